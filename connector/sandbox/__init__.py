@@ -1,0 +1,1 @@
+"""`connector dev`: the embedded sandbox (AWS emulator, Cognito Hosted UI stand-in, demo data)."""
