@@ -1,0 +1,143 @@
+"""SqlConnectionStore: the ConnectionStore port on SQL, with optimistic versioning."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING, Any
+
+import msgspec
+from sqlalchemy import RowMapping, delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from connector.adapters.sql.tables import connections
+from connector.domain.models import Connection, ConnectionStatus, SealedTokens
+from connector.errors import VersionConflictError
+
+if TYPE_CHECKING:
+    from connector.adapters.sql.database import SqlDatabase
+
+
+class SqlConnectionStore:
+    """Rows of `connections`; every write checks and bumps `version` in one statement."""
+
+    def __init__(self, database: SqlDatabase) -> None:
+        self._database = database
+
+    async def get(self, user_id: str) -> Connection | None:
+        """The user's connection, or None."""
+        query = select(connections).where(connections.c.user_id == user_id)
+        async with self._database.connect() as conn:
+            row = (await conn.execute(query)).mappings().first()
+        return None if row is None else _connection_from(row)
+
+    async def put(self, connection: Connection, *, expected_version: int | None) -> Connection:
+        """Create (expected_version None) or replace while the stored version is expected."""
+        values = _values_of(connection)
+        if expected_version is None:
+            try:
+                async with self._database.begin() as conn:
+                    await conn.execute(insert(connections).values(**values, version=1))
+            except IntegrityError as exc:
+                # The primary key is the only constraint a well-formed connection can break.
+                raise VersionConflictError(
+                    f"user {connection.user_id!r} already has a connection"
+                ) from exc
+            return msgspec.structs.replace(connection, version=1)
+        statement = (
+            update(connections)
+            .where(connections.c.user_id == connection.user_id)
+            .where(connections.c.version == expected_version)
+            .values(**_without_key(values), version=expected_version + 1)
+        )
+        async with self._database.begin() as conn:
+            replaced = (await conn.execute(statement)).rowcount
+        if replaced != 1:
+            raise VersionConflictError(
+                f"the connection of {connection.user_id!r} is not at version {expected_version}"
+            )
+        return msgspec.structs.replace(connection, version=expected_version + 1)
+
+    async def delete(self, user_id: str) -> bool:
+        """Remove the user's connection; True if there was one."""
+        async with self._database.begin() as conn:
+            result = await conn.execute(delete(connections).where(connections.c.user_id == user_id))
+        return result.rowcount > 0
+
+    async def iterate(self, *, page_size: int = 100) -> AsyncIterator[Connection]:
+        """Every stored connection, ordered by user id, one short query per page."""
+        if page_size < 1:
+            raise ValueError("page_size must be at least 1")
+        after: str | None = None
+        while True:
+            query = select(connections).order_by(connections.c.user_id).limit(page_size)
+            if after is not None:
+                # Keyset, not OFFSET: rows rewritten or removed meanwhile cannot shift a page.
+                query = query.where(connections.c.user_id > after)
+            # The connection goes back to the pool before the caller sees a row, so a caller
+            # that writes while iterating never waits on, or deadlocks with, this read.
+            async with self._database.connect() as conn:
+                rows = (await conn.execute(query)).mappings().all()
+            for row in rows:
+                yield _connection_from(row)
+            if len(rows) < page_size:
+                return
+            after = rows[-1]["user_id"]
+
+    async def ping(self) -> None:
+        """Raise UpstreamUnavailableError if the database cannot answer."""
+        await self._database.ping()
+
+    async def close(self) -> None:
+        """Close the shared engine's pool (SqlDatabase owns it; closing twice is harmless)."""
+        await self._database.close()
+
+
+def _values_of(connection: Connection) -> dict[str, Any]:
+    for scope in connection.scopes:
+        # Scopes are stored space-joined (as OAuth sends them); these could not come back.
+        if not scope or any(ch.isspace() for ch in scope):
+            raise ValueError(f"invalid OAuth scope {scope!r}")
+    return {
+        "user_id": connection.user_id,
+        "status": connection.status.value,
+        "sub": connection.sub,
+        "username": connection.username,
+        "email": connection.email,
+        "scopes": " ".join(connection.scopes),
+        "identity_id": connection.identity_id,
+        "access_token": connection.tokens.access_token,
+        "id_token": connection.tokens.id_token,
+        "refresh_token": connection.tokens.refresh_token,
+        "issued_at": connection.issued_at,
+        "expires_at": connection.expires_at,
+        "last_refreshed_at": connection.last_refreshed_at,
+        "created_at": connection.created_at,
+        "updated_at": connection.updated_at,
+    }
+
+
+def _without_key(values: dict[str, Any]) -> dict[str, Any]:
+    return {name: value for name, value in values.items() if name != "user_id"}
+
+
+def _connection_from(row: RowMapping) -> Connection:
+    return Connection(
+        user_id=row["user_id"],
+        status=ConnectionStatus(row["status"]),
+        sub=row["sub"],
+        username=row["username"],
+        email=row["email"],
+        scopes=tuple(row["scopes"].split()),
+        identity_id=row["identity_id"],
+        tokens=SealedTokens(
+            access_token=row["access_token"],
+            id_token=row["id_token"],
+            refresh_token=row["refresh_token"],
+        ),
+        issued_at=row["issued_at"],
+        expires_at=row["expires_at"],
+        last_refreshed_at=row["last_refreshed_at"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        version=row["version"],
+    )

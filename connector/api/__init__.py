@@ -1,0 +1,1 @@
+"""HTTP transport: Litestar controllers, guards, the envelope; thin over the services."""

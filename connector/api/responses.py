@@ -1,0 +1,30 @@
+"""OpenAPI documentation of the failure envelope on each route."""
+
+from __future__ import annotations
+
+from litestar.openapi.datastructures import ResponseSpec
+
+from connector.api.envelope import STATUS_BY_CODE, ErrorResponse
+from connector.errors import ErrorCode
+
+# Every authenticated route can answer these.
+AUTH_CODES = (
+    ErrorCode.UNAUTHORIZED,
+    ErrorCode.FORBIDDEN,
+    ErrorCode.VALIDATION_ERROR,
+    ErrorCode.INTERNAL_ERROR,
+)
+
+
+def error_responses(*codes: ErrorCode) -> dict[int, ResponseSpec]:
+    """One documented failure envelope per status, naming the codes it may carry."""
+    by_status: dict[int, list[str]] = {}
+    for code in (*AUTH_CODES, *codes):
+        by_status.setdefault(STATUS_BY_CODE[code], []).append(code.value)
+    return {
+        status: ResponseSpec(
+            data_container=ErrorResponse,
+            description="Failure envelope; code one of: " + ", ".join(sorted(set(names))),
+        )
+        for status, names in by_status.items()
+    }

@@ -1,0 +1,124 @@
+"""Wire shapes (camelCase): views of domain objects that never carry a secret."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+import msgspec
+
+from connector.domain.models import ApiKey, Connection
+
+
+class Wire(msgspec.Struct, rename="camel", kw_only=True):
+    """Base of every wire struct: camelCase field names."""
+
+
+class HealthChecks(Wire):
+    database: Literal["ok", "down"]
+    cache: Literal["ok", "down"]
+
+
+class HealthData(Wire):
+    status: Literal["ok", "degraded", "down"]
+    version: str
+    checks: HealthChecks
+
+
+class ConnectionView(Wire):
+    """A connection without its secrets. Unknown values are null, never absent."""
+
+    user_id: str
+    status: Literal["active", "reauth_required"]
+    sub: str
+    username: str | None
+    email: str | None
+    scopes: list[str]
+    identity_id: str | None
+    expires_at: datetime
+    last_refreshed_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, connection: Connection) -> ConnectionView:
+        return cls(
+            user_id=connection.user_id,
+            status=connection.status.value,
+            sub=connection.sub,
+            username=connection.username,
+            email=connection.email,
+            scopes=list(connection.scopes),
+            identity_id=connection.identity_id,
+            expires_at=connection.expires_at,
+            last_refreshed_at=connection.last_refreshed_at,
+            created_at=connection.created_at,
+            updated_at=connection.updated_at,
+        )
+
+
+class ApiKeyView(Wire, omit_defaults=False):
+    """An API key as `connector keys create|list` prints it; `key` only at creation."""
+
+    id: str
+    name: str
+    scopes: list[str]
+    buckets: list[str]
+    functions: list[str]
+    read_only: bool
+    created_at: datetime
+    revoked_at: datetime | None
+
+    @classmethod
+    def of(cls, key: ApiKey) -> ApiKeyView:
+        return cls(
+            id=key.id,
+            name=key.name,
+            scopes=sorted(s.value for s in key.scopes),
+            buckets=list(key.buckets),
+            functions=list(key.functions),
+            read_only=key.read_only,
+            created_at=key.created_at,
+            revoked_at=key.revoked_at,
+        )
+
+
+class CreatedApiKey(Wire):
+    """`keys create` output: the only time the raw key is ever shown."""
+
+    id: str
+    name: str
+    key: str
+    scopes: list[str]
+    buckets: list[str]
+    functions: list[str]
+    read_only: bool
+    created_at: datetime
+
+
+class ConnectData(Wire):
+    auth_url: str
+    state: str
+    expires_at: datetime
+
+
+class FlowStatusData(Wire):
+    state: str
+    status: Literal["pending", "completed", "failed", "expired"]
+
+
+class CallbackBody(Wire):
+    code: str = msgspec.field()
+    state: str = msgspec.field()
+
+
+class DisconnectData(Wire):
+    disconnected: bool
+    revoked: bool
+
+
+class TokenData(Wire):
+    access_token: str
+    token_type: Literal["Bearer"]
+    expires_at: datetime
+    scopes: list[str]

@@ -1,0 +1,85 @@
+"""Authentication and authorization at the edge: API-key guards and the X-User-Id dependency."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from litestar import Request
+from litestar.connection import ASGIConnection
+from litestar.di import NamedDependency
+from litestar.handlers.base import BaseRouteHandler
+from litestar.openapi.spec import Components, SecurityScheme
+from litestar.params import HeaderParameter
+from litestar.types import Guard
+
+from connector.domain.identifiers import parse_user_id
+from connector.domain.models import ApiKey, Scope
+from connector.errors import AuthenticationError
+from connector.services.access import require_scope
+from connector.services.container import Services
+
+SECURITY_COMPONENTS = Components(
+    security_schemes={
+        "BearerKey": SecurityScheme(type="http", scheme="bearer", description="API key"),
+        "HeaderKey": SecurityScheme(type="apiKey", name="X-API-Key", security_scheme_in="header"),
+    }
+)
+SECURITY: list[dict[str, list[str]]] = [{"BearerKey": []}, {"HeaderKey": []}]
+
+
+def services_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Services:
+    services: Services = connection.app.state.services
+    return services
+
+
+def presented_key(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
+    """`Authorization: Bearer <key>`, else `X-API-Key`."""
+    authorization = connection.headers.get("authorization")
+    if authorization is not None:
+        scheme, _, value = authorization.partition(" ")
+        if scheme.lower() != "bearer":
+            raise AuthenticationError("use 'Authorization: Bearer <key>' or 'X-API-Key'")
+        return value.strip()
+    return connection.headers.get("x-api-key")
+
+
+def requires(scope: Scope) -> Guard:
+    """A guard: a valid, unrevoked key carrying `scope` (401 / 403 otherwise)."""
+
+    async def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+        key = await services_of(connection).api_keys.authenticate(presented_key(connection))
+        require_scope(key, scope)
+        connection.state.api_key = key
+
+    guard.__name__ = f"requires_{scope.value.replace(':', '_')}"
+    return guard
+
+
+ServicesDep = NamedDependency[Services]
+"""The process's services, injected by name (`services`)."""
+UserId = NamedDependency[str]
+"""The validated X-User-Id, injected by name (`user_id`)."""
+
+
+async def provide_api_key(request: Request[Any, Any, Any]) -> ApiKey:
+    """The key the guard authenticated."""
+    key: ApiKey = request.state.api_key
+    return key
+
+
+async def provide_services(request: Request[Any, Any, Any]) -> Services:
+    return services_of(request)
+
+
+UserIdHeader = Annotated[
+    str | None,
+    HeaderParameter(
+        name="X-User-Id",
+        description="The user to act for: 1-128 characters of A-Z a-z 0-9 . _ @ : + -",
+    ),
+]
+
+
+async def provide_user_id(x_user_id: UserIdHeader = None) -> str:
+    """The validated user id; never trusted without a valid key (guards run first)."""
+    return parse_user_id(x_user_id)

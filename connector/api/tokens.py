@@ -1,0 +1,41 @@
+"""GET /token: a valid Cognito access token for the user."""
+
+from __future__ import annotations
+
+from litestar import get
+from litestar.di import Provide
+
+from connector.api.envelope import ApiResponse, ok
+from connector.api.responses import error_responses
+from connector.api.schemas import TokenData
+from connector.api.security import SECURITY, ServicesDep, UserId, provide_user_id, requires
+from connector.domain.models import Scope
+from connector.errors import ErrorCode
+
+
+@get(
+    "/token",
+    operation_id="getToken",
+    tags=["connection"],
+    guards=[requires(Scope.TOKEN_READ)],
+    security=SECURITY,
+    dependencies={"user_id": Provide(provide_user_id)},
+    responses=error_responses(
+        ErrorCode.MISSING_USER_ID,
+        ErrorCode.NOT_CONNECTED,
+        ErrorCode.REAUTH_REQUIRED,
+        ErrorCode.UPSTREAM_UNAVAILABLE,
+    ),
+)
+async def get_token(services: ServicesDep, user_id: UserId) -> ApiResponse[TokenData]:
+    """A Cognito access token that is not about to expire (refreshed first when it is).
+    Needs the `token:read` scope, which keys only get when it is asked for by name."""
+    tokens = await services.oauth().tokens.get_tokens(user_id)
+    return ok(
+        TokenData(
+            access_token=tokens.access_token,
+            token_type="Bearer",  # noqa: S106 - the token type, not a secret
+            expires_at=tokens.expires_at,
+            scopes=list(tokens.scopes),
+        )
+    )

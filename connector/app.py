@@ -1,0 +1,77 @@
+"""The ASGI application: routes, exception handlers, OpenAPI, lifespan."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from litestar import Litestar
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import JsonRenderPlugin, ScalarRenderPlugin
+
+from connector import __version__
+from connector.api.connections import ConnectionController
+from connector.api.exception_handlers import EXCEPTION_HANDLERS
+from connector.api.health import get_health
+from connector.api.oauth import CallbackController, ConnectController, disconnect
+from connector.api.security import SECURITY_COMPONENTS, provide_services
+from connector.api.tokens import get_token
+from connector.bootstrap import Container, build_container
+from connector.settings import Settings
+
+
+def create_app(settings: Settings | None = None, *, container: Container | None = None) -> Litestar:
+    """Build the app. Settings come from the environment unless given; a given container is
+    used as is (and left open), otherwise one is built at start-up and closed at shutdown."""
+    settings = settings or Settings.from_env(os.environ)
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        if container is not None:
+            yield
+            return
+        built = await build_container(settings)
+        app.state.container = built
+        app.state.services = built.services
+        try:
+            yield
+        finally:
+            await built.close()
+
+    # A given container serves at once, with or without a lifespan run (tests, embedding).
+    state = State({"container": container, "services": container.services} if container else {})
+
+    return Litestar(
+        route_handlers=[
+            get_health,
+            ConnectController,
+            CallbackController,
+            disconnect,
+            ConnectionController,
+            get_token,
+        ],
+        dependencies={"services": Provide(provide_services)},
+        exception_handlers=EXCEPTION_HANDLERS,
+        lifespan=[lifespan],
+        state=state,
+        openapi_config=OpenAPIConfig(
+            title="connector",
+            version=__version__,
+            description="Cognito-backed OAuth connector: acts in AWS as the user.",
+            path="/schema",
+            components=SECURITY_COMPONENTS,
+            # /schema is the JSON document itself; a browsable page lives at /schema/scalar.
+            render_plugins=[JsonRenderPlugin(path=["/", "/openapi.json"]), ScalarRenderPlugin()],
+        ),
+        # Logging is configured once by the CLI (or the host process), not by the framework.
+        logging_config=None,
+        debug=False,
+    )
+
+
+def create_app_from_environment() -> Litestar:
+    """Factory for uvicorn (`--factory`): each worker process reads the environment itself."""
+    return create_app()

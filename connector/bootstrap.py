@@ -1,0 +1,177 @@
+"""The composition root: picks adapters from settings and builds every service once."""
+
+from __future__ import annotations
+
+import logging
+from contextlib import AsyncExitStack
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from connector.adapters.crypto import FernetCipher, load_or_create_dev_key
+from connector.adapters.redis_cache import create_cache
+from connector.adapters.sql import SqlDatabase
+from connector.domain.ports import Cache, Cipher, Clock, ConnectionStore
+from connector.errors import ConfigurationError
+from connector.services.api_keys import ApiKeyService
+from connector.services.clock import SystemClock
+from connector.services.connections import ConnectionService
+from connector.services.container import OAuthServices, Services
+from connector.services.disconnect import DisconnectService
+from connector.services.health import HealthService
+from connector.services.oauth_flow import OAuthFlowService
+from connector.services.reencryption import Reencryptor
+from connector.services.single_flight import DistributedLock
+from connector.services.tokens import TokenService
+from connector.services.tolerant_cache import TolerantCache
+from connector.settings import CognitoSettings, Settings
+
+log = logging.getLogger(__name__)
+
+
+def build_cipher(settings: Settings) -> Cipher:
+    """MultiFernet over the configured keys, or the development key file (with a warning)."""
+    keys = settings.encryption.keys
+    if not keys:
+        keys = (load_or_create_dev_key(Path(settings.encryption.dev_key_file)),)
+    return FernetCipher(keys)
+
+
+async def open_database(settings: Settings) -> SqlDatabase:
+    """The SQL database, migrated when auto-migration is on, else checked to be at head."""
+    if settings.database.url.startswith("s3://"):
+        raise ConfigurationError("CONNECTOR_DATABASE_URL", "the s3:// store is not available yet")
+    database = SqlDatabase.from_url(settings.database.url)
+    try:
+        if settings.database.auto_migrate:
+            await database.migrate()
+        elif not await database.is_at_head():
+            raise ConfigurationError(
+                "CONNECTOR_DATABASE_URL", "the schema is not up to date: run `connector migrate`"
+            )
+    except BaseException:
+        await database.close()
+        raise
+    return database
+
+
+@dataclass(frozen=True, slots=True)
+class Container:
+    """Everything one process runs on; `close()` releases pools and connections."""
+
+    settings: Settings
+    services: Services
+    store: ConnectionStore
+    cache: Cache
+    cipher: Cipher
+    clock: Clock
+    exit_stack: AsyncExitStack
+
+    def reencryptor(self) -> Reencryptor:
+        return Reencryptor(self.store, self.cipher)
+
+    async def close(self) -> None:
+        await self.exit_stack.aclose()
+
+
+def build_oauth(
+    cognito: CognitoSettings,
+    settings: Settings,
+    *,
+    connections: ConnectionService,
+    cache: Cache,
+    cipher: Cipher,
+    clock: Clock,
+    stack: AsyncExitStack,
+    http_transport: httpx.AsyncBaseTransport | None,
+) -> OAuthServices:
+    """The Cognito side: the Hosted UI client, the JWT verifier and the services over them."""
+    # Imported here: a connector without Cognito never loads authlib or python-jose.
+    from connector.adapters.cognito_jwt import CognitoTokenVerifier  # noqa: PLC0415
+    from connector.adapters.cognito_oauth import CognitoOAuthClient  # noqa: PLC0415
+
+    provider = CognitoOAuthClient(
+        cognito, redirect_uri=settings.server.callback_url, transport=http_transport
+    )
+    stack.push_async_callback(provider.close)
+    jwks_http = httpx.AsyncClient(transport=http_transport, timeout=httpx.Timeout(5.0, connect=2.0))
+    stack.push_async_callback(jwks_http.aclose)
+    verifier = CognitoTokenVerifier(cognito, http=jwks_http)
+    flow = OAuthFlowService(
+        provider=provider,
+        verifier=verifier,
+        connections=connections,
+        cache=cache,
+        cipher=cipher,
+        clock=clock,
+        redirect_allowlist=settings.server.redirect_allowlist,
+    )
+    tokens = TokenService(
+        connections=connections,
+        provider=provider,
+        verifier=verifier,
+        lock=DistributedLock(cache),
+        clock=clock,
+        windows=settings.freshness,
+    )
+    return OAuthServices(
+        flow=flow, tokens=tokens, disconnect=DisconnectService(connections, provider)
+    )
+
+
+async def build_container(
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    http_transport: httpx.AsyncBaseTransport | None = None,
+) -> Container:
+    """Open adapters, build services. Configuration errors surface here, before serving.
+
+    `http_transport` routes every call to Cognito through one httpx transport (tests hand in
+    the Hosted UI stand-in's ASGI app).
+    """
+    clock = clock or SystemClock()
+    cipher = build_cipher(settings)
+    stack = AsyncExitStack()
+    try:
+        database = await open_database(settings)
+        stack.push_async_callback(database.close)
+        cache = create_cache(
+            settings.cache.url,
+            prefix=settings.cache.prefix,
+            socket_timeout=settings.cache.socket_timeout,
+            connect_timeout=settings.cache.connect_timeout,
+        )
+        stack.push_async_callback(cache.close)
+        connections = ConnectionService(database.connections, TolerantCache(cache), cipher, clock)
+        oauth = None
+        if settings.cognito is not None:
+            oauth = build_oauth(
+                settings.cognito,
+                settings,
+                connections=connections,
+                cache=cache,
+                cipher=cipher,
+                clock=clock,
+                stack=stack,
+                http_transport=http_transport,
+            )
+    except BaseException:
+        await stack.aclose()
+        raise
+    services = Services(
+        api_keys=ApiKeyService(database.api_keys, clock),
+        connections=connections,
+        health=HealthService(database.ping, cache.ping),
+        oauth_services=oauth,
+    )
+    return Container(
+        settings=settings,
+        services=services,
+        store=database.connections,
+        cache=cache,
+        cipher=cipher,
+        clock=clock,
+        exit_stack=stack,
+    )

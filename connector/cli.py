@@ -1,0 +1,226 @@
+"""The `connector` command: serve, migrate, keys, encryption-key, reencrypt."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from connector.adapters.crypto import generate_key
+from connector.api.schemas import ApiKeyView, CreatedApiKey
+from connector.bootstrap import build_cipher, build_container, open_database
+from connector.errors import ConfigurationError, ConnectorError
+from connector.services.api_keys import ApiKeyService
+from connector.services.clock import SystemClock
+from connector.services.reencryption import Reencryptor
+from connector.settings import Settings
+
+EXIT_CONFIG = 2
+EXIT_FAILED = 1
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=os.environ.get("CONNECTOR_LOG_LEVEL", "INFO").upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    command: Callable[[argparse.Namespace], int] = args.handler
+    try:
+        return command(args)
+    except ConfigurationError as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)  # noqa: T201
+        return EXIT_CONFIG
+    except ConnectorError as exc:
+        print(f"error: {exc.error_code}: {exc.message}", file=sys.stderr)  # noqa: T201
+        return EXIT_FAILED
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="connector", description=__doc__)
+    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    serve = commands.add_parser("serve", help="run the production server")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1)
+    serve.set_defaults(handler=_serve)
+
+    dev = commands.add_parser("dev", help="run the embedded sandbox (AWS emulator, Hosted UI)")
+    dev.add_argument("--port", type=int, default=8000, help="connector port (%(default)s)")
+    dev.add_argument("--cognito-port", type=int, default=9229, help="Hosted UI (%(default)s)")
+    dev.add_argument("--aws-port", type=int, default=5001, help="AWS emulator (%(default)s)")
+    dev.add_argument(
+        "--data-dir", type=Path, default=Path(".connector/dev"), help="SQLite file and key"
+    )
+    dev.set_defaults(handler=_dev)
+
+    migrate = commands.add_parser("migrate", help="bring the database schema to head (idempotent)")
+    migrate.set_defaults(handler=_run(_migrate))
+
+    keys = commands.add_parser("keys", help="manage API keys").add_subparsers(
+        required=True, metavar="ACTION"
+    )
+    create = keys.add_parser("create", help="create a key; prints it once, as JSON")
+    create.add_argument("--name", required=True)
+    create.add_argument("--scope", action="append", default=[], dest="scopes")
+    create.add_argument("--bucket", action="append", default=[], dest="buckets")
+    create.add_argument("--function", action="append", default=[], dest="functions")
+    create.add_argument("--read-only", action="store_true")
+    create.set_defaults(handler=_run(_keys_create))
+    keys.add_parser("list", help="every key, without secrets").set_defaults(
+        handler=_run(_keys_list)
+    )
+    revoke = keys.add_parser("revoke", help="revoke a key by id or name, at once")
+    revoke.add_argument("id_or_name")
+    revoke.set_defaults(handler=_run(_keys_revoke))
+
+    encryption = commands.add_parser("encryption-key", help="encryption keys").add_subparsers(
+        required=True, metavar="ACTION"
+    )
+    encryption.add_parser("generate", help="print a new Fernet key").set_defaults(
+        handler=lambda _: _print_line(generate_key())
+    )
+
+    reencrypt = commands.add_parser("reencrypt", help="rewrite every secret under the first key")
+    reencrypt.set_defaults(handler=_run(_reencrypt))
+    return parser
+
+
+def _run(
+    command: Callable[[argparse.Namespace, Settings], Coroutine[Any, Any, int]],
+) -> Callable[[argparse.Namespace], int]:
+    """An async command with settings read from the environment."""
+
+    def handler(args: argparse.Namespace) -> int:
+        return asyncio.run(command(args, Settings.from_env(os.environ)))
+
+    return handler
+
+
+def _print_json(value: Any) -> int:
+    sys.stdout.write(msgspec.json.encode(value).decode() + "\n")
+    return 0
+
+
+def _print_line(text: str) -> int:
+    sys.stdout.write(text + "\n")
+    return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn  # noqa: PLC0415 - only the server needs it
+
+    settings = Settings.from_env(os.environ)
+    if args.workers > 1 and settings.cache.url.startswith("memory://"):
+        raise ConfigurationError(
+            "CONNECTOR_REDIS_URL",
+            "memory:// cannot be shared by several workers; set a redis:// URL or use --workers 1",
+        )
+    # Fail here, with one line, rather than inside each worker's lifespan.
+    asyncio.run(_preflight(settings))
+    uvicorn.run(
+        "connector.app:create_app_from_environment",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        proxy_headers=True,
+        server_header=False,
+    )
+    return 0
+
+
+def _dev(args: argparse.Namespace) -> int:
+    # The sandbox pulls in moto: only `connector dev` imports it.
+    from connector.sandbox import dev  # noqa: PLC0415
+
+    return dev.run(
+        dev.DevOptions(
+            port=args.port,
+            cognito_port=args.cognito_port,
+            aws_port=args.aws_port,
+            data_dir=args.data_dir,
+        )
+    )
+
+
+async def _preflight(settings: Settings) -> None:
+    container = await build_container(settings)
+    await container.close()
+
+
+async def _migrate(_: argparse.Namespace, settings: Settings) -> int:
+    # Opening with auto-migration on is the migration (under an advisory lock on PostgreSQL).
+    forced = replace(settings, database=replace(settings.database, auto_migrate=True))
+    database = await open_database(forced)
+    await database.close()
+    return _print_line("database schema is at head")
+
+
+async def _with_keys(settings: Settings, action: Callable[[ApiKeyService], Awaitable[int]]) -> int:
+    database = await open_database(settings)
+    try:
+        return await action(ApiKeyService(database.api_keys, SystemClock()))
+    finally:
+        await database.close()
+
+
+async def _keys_create(args: argparse.Namespace, settings: Settings) -> int:
+    async def create(service: ApiKeyService) -> int:
+        key, raw = await service.create(
+            args.name,
+            scopes=args.scopes,
+            buckets=args.buckets,
+            functions=args.functions,
+            read_only=args.read_only,
+        )
+        view = ApiKeyView.of(key)
+        return _print_json(
+            CreatedApiKey(
+                id=view.id,
+                name=view.name,
+                key=raw,
+                scopes=view.scopes,
+                buckets=view.buckets,
+                functions=view.functions,
+                read_only=view.read_only,
+                created_at=view.created_at,
+            )
+        )
+
+    return await _with_keys(settings, create)
+
+
+async def _keys_list(_: argparse.Namespace, settings: Settings) -> int:
+    async def list_keys(service: ApiKeyService) -> int:
+        return _print_json([ApiKeyView.of(k) for k in await service.list()])
+
+    return await _with_keys(settings, list_keys)
+
+
+async def _keys_revoke(args: argparse.Namespace, settings: Settings) -> int:
+    async def revoke(service: ApiKeyService) -> int:
+        return _print_json(ApiKeyView.of(await service.revoke(args.id_or_name)))
+
+    return await _with_keys(settings, revoke)
+
+
+async def _reencrypt(_: argparse.Namespace, settings: Settings) -> int:
+    database = await open_database(settings)
+    try:
+        report = await Reencryptor(database.connections, build_cipher(settings)).run()
+    finally:
+        await database.close()
+    _print_json(report)
+    return EXIT_FAILED if report.failed or report.conflicted else 0

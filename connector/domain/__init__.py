@@ -1,0 +1,1 @@
+"""Domain objects and ports: the standard library and msgspec only."""

@@ -1,0 +1,195 @@
+"""Ports: what services need from the outside world, as Protocols adapters implement."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import datetime
+from typing import Protocol
+
+from connector.domain.models import ApiKey, Connection
+from connector.domain.oauth import AccessClaims, IdentityClaims, TokenGrant
+
+
+class ConnectionStore(Protocol):
+    """The source of truth for connections (SQL, S3). Knows nothing of encryption.
+
+    Contract (tests/contract/test_connection_store.py runs it against every adapter):
+    - `put(c, expected_version=None)` creates; it raises VersionConflictError if the user
+      already has a connection.
+    - `put(c, expected_version=N)` replaces only while the stored version is N, else raises
+      VersionConflictError (also when the row is gone).
+    - The returned connection carries the stored version (1 on create, N + 1 on replace);
+      the version field of the argument is ignored.
+    - `delete` is idempotent and says whether a row was removed.
+    - `iterate` yields every connection once, ordered by user id, in pages, and tolerates
+      rows being rewritten while it runs (keyset pagination).
+    """
+
+    async def get(self, user_id: str) -> Connection | None:
+        """The user's connection, or None."""
+        ...
+
+    async def put(self, connection: Connection, *, expected_version: int | None) -> Connection:
+        """Create or replace with a version check; returns what was stored."""
+        ...
+
+    async def delete(self, user_id: str) -> bool:
+        """Remove the user's connection; True if there was one."""
+        ...
+
+    def iterate(self, *, page_size: int = 100) -> AsyncIterator[Connection]:
+        """Every stored connection, ordered by user id."""
+        ...
+
+    async def ping(self) -> None:
+        """Raise if the store cannot answer."""
+        ...
+
+    async def close(self) -> None:
+        """Release connections and pools."""
+        ...
+
+
+class ApiKeyStore(Protocol):
+    """Where API keys live (the same database as connections).
+
+    Contract: `create` refuses a duplicate id or name with ValidationError; `get` finds
+    revoked keys too (the caller decides); `revoke` is idempotent and keeps the first
+    revocation time; it matches an id first, then a name.
+    """
+
+    async def create(self, key: ApiKey) -> None:
+        """Store a new key."""
+        ...
+
+    async def get(self, key_id: str) -> ApiKey | None:
+        """The key with this id, revoked or not."""
+        ...
+
+    async def list(self) -> list[ApiKey]:
+        """Every key, revoked ones included, oldest first."""
+        ...
+
+    async def revoke(self, id_or_name: str, at: datetime) -> ApiKey | None:
+        """Mark the key revoked; None if no key has that id or name."""
+        ...
+
+
+class Cache(Protocol):
+    """A small key-value cache with TTLs (Redis, or fakeredis for memory://).
+
+    Every method raises CacheUnavailableError when the backend is unreachable, slow or
+    read-only; misuse (a programming error) raises what it raises. Keys are namespaced by the
+    adapter's prefix. TTLs must be positive. `pop` needs Redis >= 6.2 (GETDEL).
+    """
+
+    async def get(self, key: str) -> bytes | None:
+        """The value, or None when absent or expired."""
+        ...
+
+    async def set(self, key: str, value: bytes, *, ttl: float | None = None) -> None:
+        """Store a value, replacing any; `ttl` in seconds (fractions allowed)."""
+        ...
+
+    async def add(self, key: str, value: bytes, *, ttl: float) -> bool:
+        """Store only if absent (SET NX); True if stored. Locks and single-use records."""
+        ...
+
+    async def pop(self, key: str) -> bytes | None:
+        """Atomically read and delete (GETDEL): at most one caller ever gets the value."""
+        ...
+
+    async def delete(self, *keys: str) -> int:
+        """Delete keys; returns how many existed."""
+        ...
+
+    async def delete_if_equals(self, key: str, value: bytes) -> bool:
+        """Delete only while the key holds `value` (lock release by its owner)."""
+        ...
+
+    async def ttl(self, key: str) -> float | None:
+        """Seconds left for the key, or None when absent or without expiry."""
+        ...
+
+    async def ping(self) -> None:
+        """Raise CacheUnavailableError if the cache cannot answer."""
+        ...
+
+    async def close(self) -> None:
+        """Release connections."""
+        ...
+
+
+class Cipher(Protocol):
+    """Seals secrets before they reach a store or the cache (MultiFernet)."""
+
+    def seal(self, plaintext: str) -> str:
+        """Encrypt under the primary key."""
+        ...
+
+    def open(self, sealed: str) -> str:
+        """Decrypt with any configured key; DecryptionError if none opens it."""
+        ...
+
+    def is_current(self, sealed: str) -> bool:
+        """True if the primary key opens it (no rotation needed)."""
+        ...
+
+    def rotate(self, sealed: str) -> str:
+        """Re-encrypt under the primary key; DecryptionError if no key opens it."""
+        ...
+
+
+class Clock(Protocol):
+    """Time, injectable so tests never sleep."""
+
+    def now(self) -> datetime:
+        """The current time, timezone-aware UTC."""
+        ...
+
+
+class IdentityProvider(Protocol):
+    """The Cognito Hosted UI's OAuth endpoints (authlib on httpx).
+
+    Raises InvalidGrantError when Cognito answers `invalid_grant`, OAuthProtocolError for any
+    other OAuth error answer, UpstreamUnavailableError when Cognito is unreachable or failing.
+    """
+
+    def authorization_url(self, *, state: str, nonce: str, code_challenge: str) -> str:
+        """The Hosted UI URL for one flow (response_type=code, PKCE S256)."""
+        ...
+
+    async def exchange_code(self, code: str, *, code_verifier: str) -> TokenGrant:
+        """Trade an authorization code for tokens."""
+        ...
+
+    async def refresh(self, refresh_token: str) -> TokenGrant:
+        """Trade a refresh token for fresh access and ID tokens."""
+        ...
+
+    async def revoke(self, refresh_token: str) -> bool:
+        """Revoke a refresh token (and its access tokens); True if Cognito accepted."""
+        ...
+
+    async def close(self) -> None:
+        """Release the HTTP client."""
+        ...
+
+
+class TokenVerifier(Protocol):
+    """Checks Cognito JWTs against the pool's JWKS (python-jose). RS256 only.
+
+    Raises TokenVerificationError on any failed check; UpstreamUnavailableError when the JWKS
+    cannot be fetched.
+    """
+
+    async def verify_id_token(
+        self, token: str, *, nonce: str | None, access_token: str | None = None
+    ) -> IdentityClaims:
+        """Signature, iss, aud = client id, token_use = id, exp, nonce when given, and `at_hash`
+        against `access_token` (Hosted UI ID tokens carry it)."""
+        ...
+
+    async def verify_access_token(self, token: str) -> AccessClaims:
+        """Signature, iss, client_id, token_use = access, exp."""
+        ...

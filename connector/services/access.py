@@ -1,0 +1,48 @@
+"""What an API key may do: scopes and its bucket / function policy (pure functions)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from fnmatch import fnmatchcase
+
+from connector.domain.models import ApiKey, Scope
+from connector.errors import PermissionDeniedError
+
+
+def require_scope(key: ApiKey, scope: Scope) -> None:
+    """FORBIDDEN unless the key carries `scope`."""
+    if scope not in key.scopes:
+        raise PermissionDeniedError(
+            f"this API key lacks the '{scope}' scope", details={"requiredScope": str(scope)}
+        )
+
+
+def bucket_allowed(key: ApiKey, bucket: str) -> bool:
+    """True if the key has no bucket policy or one of its globs matches (case-sensitive)."""
+    return not key.buckets or any(fnmatchcase(bucket, p) for p in key.buckets)
+
+
+def function_allowed(key: ApiKey, name: str) -> bool:
+    """True if the key has no function policy or one of its globs matches (case-sensitive)."""
+    return not key.functions or any(fnmatchcase(name, p) for p in key.functions)
+
+
+def require_bucket(key: ApiKey, bucket: str) -> None:
+    """FORBIDDEN, before any AWS call, for a bucket outside the key's policy."""
+    if not bucket_allowed(key, bucket):
+        raise PermissionDeniedError(
+            "this API key's policy does not cover that bucket", details={"bucket": bucket}
+        )
+
+
+def require_function(key: ApiKey, name: str) -> None:
+    """FORBIDDEN, before any AWS call, for a function outside the key's policy."""
+    if not function_allowed(key, name):
+        raise PermissionDeniedError(
+            "this API key's policy does not cover that function", details={"function": name}
+        )
+
+
+def visible_buckets(key: ApiKey, names: Iterable[str]) -> list[str]:
+    """Listings show only what the policy covers."""
+    return [n for n in names if bucket_allowed(key, n)]

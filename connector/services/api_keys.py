@@ -1,0 +1,101 @@
+"""API keys: creation (shown once), hash-only storage, constant-time authentication, revocation."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+from collections.abc import Iterable
+
+from connector.domain.models import DEFAULT_SCOPES, WRITE_SCOPES, ApiKey, Scope
+from connector.domain.ports import ApiKeyStore, Clock
+from connector.errors import AuthenticationError, ValidationError
+
+KEY_PREFIX = "ck"
+_ID_HEX = 16
+_KEY_SHAPE = re.compile(rf"{KEY_PREFIX}_([0-9a-f]{{{_ID_HEX}}})_([A-Za-z0-9_\-]{{43}})")
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:@+\- ]{0,127}")
+# A well-formed hash to compare against when the id is unknown, so both paths cost the same.
+_DUMMY_HASH = hashlib.sha256(b"connector: no such key").hexdigest()
+
+
+def hash_key(raw_key: str) -> str:
+    """SHA-256 of the whole key: enough for 256-bit random secrets (no password stretching)."""
+    return hashlib.sha256(raw_key.encode("ascii")).hexdigest()
+
+
+class ApiKeyService:
+    """Creates, lists, revokes and checks API keys."""
+
+    def __init__(self, store: ApiKeyStore, clock: Clock) -> None:
+        self._store = store
+        self._clock = clock
+
+    async def create(
+        self,
+        name: str,
+        *,
+        scopes: Iterable[str] = (),
+        buckets: Iterable[str] = (),
+        functions: Iterable[str] = (),
+        read_only: bool = False,
+    ) -> tuple[ApiKey, str]:
+        """Store a new key and return it with the raw key, which is never stored or shown again."""
+        if not _NAME.fullmatch(name):
+            raise ValidationError("key name: 1-128 characters, letters, digits, . _ : @ + - space")
+        granted = _parse_scopes(scopes) or set(DEFAULT_SCOPES)
+        if read_only:
+            granted -= WRITE_SCOPES
+        key_id = secrets.token_hex(_ID_HEX // 2)
+        raw_key = f"{KEY_PREFIX}_{key_id}_{secrets.token_urlsafe(32)}"
+        key = ApiKey(
+            id=key_id,
+            name=name,
+            key_hash=hash_key(raw_key),
+            scopes=frozenset(granted),
+            buckets=_patterns("bucket", buckets),
+            functions=_patterns("function", functions),
+            read_only=read_only,
+            created_at=self._clock.now(),
+        )
+        await self._store.create(key)
+        return key, raw_key
+
+    async def authenticate(self, presented: str | None) -> ApiKey:
+        """The active key matching `presented`, else UNAUTHORIZED (same answer for every miss)."""
+        match = _KEY_SHAPE.fullmatch(presented or "")
+        key = await self._store.get(match.group(1)) if match else None
+        expected = key.key_hash if key else _DUMMY_HASH
+        valid = hmac.compare_digest(expected, hash_key(presented or ""))
+        if key is None or not valid or not key.active:
+            raise AuthenticationError("a valid API key is required")
+        return key
+
+    async def list(self) -> list[ApiKey]:
+        """Every key, revoked ones included."""
+        return await self._store.list()
+
+    async def revoke(self, id_or_name: str) -> ApiKey:
+        """Revoke at once (every replica reads keys from the database on each request)."""
+        key = await self._store.revoke(id_or_name, self._clock.now())
+        if key is None:
+            raise ValidationError(f"no API key has the id or name {id_or_name!r}")
+        return key
+
+
+def _parse_scopes(values: Iterable[str]) -> set[Scope]:
+    known = {s.value: s for s in Scope}
+    parsed: set[Scope] = set()
+    for value in values:
+        if value not in known:
+            raise ValidationError(f"unknown scope {value!r}; known: {', '.join(sorted(known))}")
+        parsed.add(known[value])
+    return parsed
+
+
+def _patterns(kind: str, values: Iterable[str]) -> tuple[str, ...]:
+    patterns = tuple(dict.fromkeys(v.strip() for v in values))
+    if any(not p or len(p) > 256 for p in patterns):
+        raise ValidationError(f"{kind} patterns must be 1-256 characters")
+    return patterns

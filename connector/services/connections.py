@@ -1,0 +1,156 @@
+"""A user's connection: the only writer of the store, reading through the cache."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import msgspec
+
+from connector.domain.models import Connection, ConnectionStatus, SealedTokens
+from connector.domain.oauth import IdentityClaims, TokenGrant, TokenSet
+from connector.domain.ports import Cipher, Clock, ConnectionStore
+from connector.errors import NotConnectedError, VersionConflictError
+from connector.services.tolerant_cache import TolerantCache
+
+# Bounded so that an invalidation lost while Redis was down heals on its own.
+CONNECTION_CACHE_TTL = 300.0
+_WRITE_ATTEMPTS = 3
+_decoder = msgspec.json.Decoder(Connection)
+
+
+def connection_cache_key(user_id: str) -> str:
+    return f"conn:{user_id}"
+
+
+class ConnectionService:
+    """Every write is versioned and written through to the cache (tokens stay sealed there).
+
+    Callers never see sealed tokens: the API maps a view, and `open_tokens` hands plaintext
+    to the services that must use it, for one request.
+    """
+
+    def __init__(
+        self, store: ConnectionStore, cache: TolerantCache, cipher: Cipher, clock: Clock
+    ) -> None:
+        self._store = store
+        self._cache = cache
+        self._cipher = cipher
+        self._clock = clock
+
+    async def get(self, user_id: str) -> Connection:
+        """The user's connection, or NOT_CONNECTED. A cache outage only costs a database read."""
+        cached = await self._cache.get(connection_cache_key(user_id))
+        if cached is not None:
+            try:
+                return _decoder.decode(cached)
+            except msgspec.DecodeError:
+                await self._cache.delete(connection_cache_key(user_id))
+        return await self.get_from_store(user_id)
+
+    async def get_from_store(self, user_id: str) -> Connection:
+        """The stored connection, bypassing the cache (re-reads under a lock)."""
+        connection = await self._store.get(user_id)
+        if connection is None:
+            raise NotConnectedError(
+                "this user has no connection: send them through /connect first",
+                details={"userId": user_id},
+            )
+        await self._remember(connection)
+        return connection
+
+    async def connect(
+        self, user_id: str, grant: TokenGrant, claims: IdentityClaims, scopes: tuple[str, ...]
+    ) -> Connection:
+        """Create the connection, or replace the tokens of an existing one (createdAt kept,
+        reauth_required cleared; the identity id kept only for the same Cognito user)."""
+        tokens = self._seal(grant, previous=None)
+        for _ in range(_WRITE_ATTEMPTS):
+            existing = await self._store.get(user_id)
+            now = self._clock.now()
+            same_user = existing is not None and existing.sub == claims.sub
+            connection = Connection(
+                user_id=user_id,
+                status=ConnectionStatus.ACTIVE,
+                sub=claims.sub,
+                username=claims.username,
+                email=claims.email,
+                scopes=scopes,
+                identity_id=existing.identity_id if existing and same_user else None,
+                tokens=tokens,
+                issued_at=now,
+                expires_at=now + timedelta(seconds=grant.expires_in),
+                last_refreshed_at=None,
+                created_at=existing.created_at if existing else now,
+                updated_at=now,
+            )
+            try:
+                return await self._write(connection, existing.version if existing else None)
+            except VersionConflictError:
+                continue
+        raise VersionConflictError(f"the connection of {user_id!r} kept changing")
+
+    async def save_refresh(
+        self, current: Connection, grant: TokenGrant, claims: IdentityClaims | None
+    ) -> Connection:
+        """Store refreshed tokens over `current` (VersionConflictError if someone wrote first).
+        A refresh answer without a refresh token keeps the old one."""
+        now = self._clock.now()
+        refreshed = msgspec.structs.replace(
+            current,
+            tokens=self._seal(grant, previous=current.tokens),
+            issued_at=now,
+            expires_at=now + timedelta(seconds=grant.expires_in),
+            last_refreshed_at=now,
+            updated_at=now,
+            username=claims.username if claims else current.username,
+            email=claims.email if claims else current.email,
+        )
+        return await self._write(refreshed, current.version)
+
+    async def mark_reauth_required(self, current: Connection) -> Connection:
+        """The refresh token was rejected: no refresh is tried again until the user reconnects."""
+        flagged = msgspec.structs.replace(
+            current, status=ConnectionStatus.REAUTH_REQUIRED, updated_at=self._clock.now()
+        )
+        return await self._write(flagged, current.version)
+
+    async def delete(self, user_id: str) -> bool:
+        """Delete the connection and its cache entry; idempotent."""
+        deleted = await self._store.delete(user_id)
+        await self._cache.delete(connection_cache_key(user_id))
+        return deleted
+
+    def open_tokens(self, connection: Connection) -> TokenSet:
+        """Plaintext tokens, for the one request that needs them."""
+        sealed = connection.tokens
+        return TokenSet(
+            access_token=self._cipher.open(sealed.access_token),
+            id_token=self._cipher.open(sealed.id_token),
+            refresh_token=self._cipher.open(sealed.refresh_token) if sealed.refresh_token else None,
+            expires_at=connection.expires_at,
+            scopes=connection.scopes,
+        )
+
+    async def _write(self, connection: Connection, expected_version: int | None) -> Connection:
+        stored = await self._store.put(connection, expected_version=expected_version)
+        await self._remember(stored)
+        return stored
+
+    async def _remember(self, connection: Connection) -> None:
+        await self._cache.set(
+            connection_cache_key(connection.user_id),
+            msgspec.json.encode(connection),
+            ttl=CONNECTION_CACHE_TTL,
+        )
+
+    def _seal(self, grant: TokenGrant, previous: SealedTokens | None) -> SealedTokens:
+        seal = self._cipher.seal
+        id_token = seal(grant.id_token) if grant.id_token else previous and previous.id_token
+        if not id_token:
+            raise ValueError("a new connection needs an ID token")
+        refresh = seal(grant.refresh_token) if grant.refresh_token else None
+        return SealedTokens(
+            access_token=seal(grant.access_token),
+            id_token=id_token,
+            refresh_token=refresh or (previous.refresh_token if previous else None),
+        )

@@ -1,0 +1,39 @@
+"""The services the transport layer may call, as built by the composition root."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from connector.errors import InternalError
+from connector.services.api_keys import ApiKeyService
+from connector.services.connections import ConnectionService
+from connector.services.disconnect import DisconnectService
+from connector.services.health import HealthService
+from connector.services.oauth_flow import OAuthFlowService
+from connector.services.tokens import TokenService
+
+
+@dataclass(frozen=True, slots=True)
+class OAuthServices:
+    """Everything that talks to Cognito; absent until Cognito is configured."""
+
+    flow: OAuthFlowService
+    tokens: TokenService
+    disconnect: DisconnectService
+
+
+@dataclass(frozen=True, slots=True)
+class Services:
+    """Handed to the API layer through the app state; one instance per process."""
+
+    api_keys: ApiKeyService
+    connections: ConnectionService
+    health: HealthService
+    oauth_services: OAuthServices | None = None
+
+    def oauth(self) -> OAuthServices:
+        if self.oauth_services is None:
+            raise InternalError(
+                "Cognito is not configured on this connector (AWS_COGNITO_DOMAIN is unset)"
+            )
+        return self.oauth_services

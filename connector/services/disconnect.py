@@ -1,0 +1,43 @@
+"""Disconnect: revoke at Cognito, delete the connection, purge the user's cache entries."""
+
+from __future__ import annotations
+
+import logging
+
+import msgspec
+
+from connector.domain.ports import IdentityProvider
+from connector.errors import ConnectorError, NotConnectedError
+from connector.services.connections import ConnectionService
+
+log = logging.getLogger(__name__)
+
+
+class DisconnectResult(msgspec.Struct, frozen=True):
+    disconnected: bool
+    revoked: bool
+
+
+class DisconnectService:
+    """Idempotent; the local delete happens even when Cognito cannot be reached."""
+
+    def __init__(self, connections: ConnectionService, provider: IdentityProvider) -> None:
+        self._connections = connections
+        self._provider = provider
+
+    async def disconnect(self, user_id: str) -> DisconnectResult:
+        revoked = False
+        try:
+            connection = await self._connections.get_from_store(user_id)
+        except NotConnectedError:
+            connection = None
+        if connection is not None and connection.tokens.refresh_token:
+            try:
+                refresh = self._connections.open_tokens(connection).refresh_token
+                revoked = bool(refresh) and await self._provider.revoke(refresh or "")
+            except ConnectorError as exc:
+                log.warning(
+                    "revocation for %r failed (%s); deleting locally", user_id, exc.error_code
+                )
+        await self._connections.delete(user_id)
+        return DisconnectResult(disconnected=True, revoked=revoked)

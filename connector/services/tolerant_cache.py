@@ -1,0 +1,120 @@
+"""Best-effort caching: a cache outage costs a database read, never a failed request."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+from connector.domain.ports import Cache
+from connector.errors import CacheUnavailableError
+
+_T = TypeVar("_T")
+
+_log = logging.getLogger(__name__)
+
+
+class TolerantCache:
+    """Wraps a Cache for tokens and credentials, where the database is the source of truth.
+
+    Reads that fail answer None, writes and deletes that fail answer False, and the request
+    carries on. Only CacheUnavailableError is absorbed: anything else is a bug and propagates.
+
+    Logging is rate-limited so an outage under load does not flood the logs: at most one
+    WARNING per `log_interval` (the next one says how many failures it stayed silent about),
+    and one INFO "cache recovered" when an operation succeeds after a warned outage.
+
+    Locks and single-use records (OAuth state) must not silently succeed: use `raw`, whose
+    errors reach the caller.
+    """
+
+    def __init__(
+        self,
+        cache: Cache,
+        *,
+        log_interval: float = 60.0,
+        monotonic: Callable[[], float] = time.monotonic,
+        logger: logging.Logger | None = None,
+    ) -> None:
+        self._cache = cache
+        self._log_interval = log_interval
+        self._monotonic = monotonic
+        self._log = logger or _log
+        self._healthy = True
+        self._last_warning_at: float | None = None
+        self._suppressed = 0
+        # True between a logged warning and the INFO that closes it, so a flapping cache
+        # logs at most one WARNING and one INFO per interval.
+        self._outage_reported = False
+
+    @property
+    def raw(self) -> Cache:
+        """The wrapped cache, for operations whose failure the caller must see."""
+        return self._cache
+
+    @property
+    def healthy(self) -> bool:
+        """Whether the last operation reached the cache."""
+        return self._healthy
+
+    async def get(self, key: str) -> bytes | None:
+        """The cached value, or None when absent, expired or the cache is unavailable."""
+        return await self._attempt(lambda: self._cache.get(key), None)
+
+    async def set(self, key: str, value: bytes, ttl: float | None = None) -> bool:
+        """Store a value; False when the cache is unavailable (nothing was stored)."""
+
+        async def store() -> bool:
+            await self._cache.set(key, value, ttl=ttl)
+            return True
+
+        return await self._attempt(store, False)
+
+    async def delete(self, *keys: str) -> bool:
+        """Delete keys; False when the cache is unavailable (they may still be there)."""
+
+        async def remove() -> bool:
+            await self._cache.delete(*keys)
+            return True
+
+        return await self._attempt(remove, False)
+
+    async def _attempt(self, operation: Callable[[], Awaitable[_T]], fallback: _T) -> _T:
+        try:
+            result = await operation()
+        except CacheUnavailableError as exc:
+            self._failed(exc)
+            return fallback
+        self._succeeded()
+        return result
+
+    def _failed(self, exc: CacheUnavailableError) -> None:
+        self._healthy = False
+        now = self._monotonic()
+        if self._last_warning_at is not None and now - self._last_warning_at < self._log_interval:
+            self._suppressed += 1
+            return
+        # The cause is redis-py's error ("Connection refused", "Timeout reading ..."): it names
+        # host and port at most, never the password, and tells the operator which outage it is.
+        cause = exc.__cause__ or exc
+        suffix = (
+            f" ({self._suppressed} more failures since the last warning)"
+            if self._suppressed
+            else ""
+        )
+        self._log.warning(
+            "cache unavailable; serving from the database%s: %s: %s",
+            suffix,
+            type(cause).__name__,
+            cause,
+        )
+        self._last_warning_at = now
+        self._suppressed = 0
+        self._outage_reported = True
+
+    def _succeeded(self) -> None:
+        self._healthy = True
+        if self._outage_reported:
+            self._outage_reported = False
+            self._log.info("cache recovered")

@@ -1,0 +1,284 @@
+"""Grouped, frozen settings built from an environment mapping — never read at import time."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+from connector.errors import ConfigurationError
+
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///.connector/connector.db"
+DEFAULT_DEV_KEY_FILE = ".connector/dev-encryption.key"
+_REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
+_DOMAIN_PREFIX = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+@dataclass(frozen=True, slots=True)
+class CognitoSettings:
+    """The Cognito user pool, app client and identity pool the connector signs users into."""
+
+    base_url: str
+    """Hosted UI base URL: `AWS_COGNITO_DOMAIN` expanded from a prefix, or given in full."""
+    client_id: str
+    client_secret: str | None
+    """Absent for public clients, which rely on PKCE alone."""
+    region: str
+    user_pool_id: str
+    identity_pool_id: str | None
+    issuer: str
+    """ID-token issuer; the JWKS is read from `<issuer>/.well-known/jwks.json`."""
+    scopes: tuple[str, ...] = ("openid", "email", "profile")
+
+    @property
+    def jwks_url(self) -> str:
+        return f"{self.issuer}/.well-known/jwks.json"
+
+    @property
+    def logins_key(self) -> str:
+        """The identity-pool `Logins` key: the issuer without its scheme."""
+        return self.issuer.split("://", 1)[1]
+
+
+@dataclass(frozen=True, slots=True)
+class ServerSettings:
+    """How the connector is reached and where browsers may be sent back to."""
+
+    public_url: str = "http://127.0.0.1:8000"
+    """Base URL as browsers see it; the OAuth callback is `<public url>/callback`."""
+    redirect_allowlist: tuple[str, ...] = ()
+    """Return URLs accepted on /connect, compared as raw strings."""
+    environment: str = "development"
+    """`production` refuses development conveniences such as a generated encryption key."""
+
+    @property
+    def callback_url(self) -> str:
+        return f"{self.public_url}/callback"
+
+
+@dataclass(frozen=True, slots=True)
+class DatabaseSettings:
+    """The store of record for connections and API keys."""
+
+    url: str = DEFAULT_DATABASE_URL
+    """`sqlite+aiosqlite:///…`, `postgresql+asyncpg://…` or `s3://bucket/prefix/`."""
+    auto_migrate: bool = True
+    """Migrate at start-up; defaults to on for SQLite only (PostgreSQL: run `connector migrate`)."""
+
+
+@dataclass(frozen=True, slots=True)
+class CacheSettings:
+    """Redis (or the embedded memory:// cache) for state, locks, tokens and credentials."""
+
+    url: str = "memory://"
+    prefix: str = "connector:"
+    """Namespaces every key so several deployments can share one Redis."""
+    socket_timeout: float = 0.25
+    """Short on purpose: a slow cache is skipped, never waited on."""
+    connect_timeout: float = 0.25
+
+
+@dataclass(frozen=True, slots=True)
+class EncryptionSettings:
+    """Fernet keys sealing tokens at rest. The first encrypts; all decrypt."""
+
+    keys: tuple[str, ...] = ()
+    """Empty means: use (or create) the development key file, with a loud warning."""
+    dev_key_file: str = DEFAULT_DEV_KEY_FILE
+
+
+@dataclass(frozen=True, slots=True)
+class FreshnessSettings:
+    """Caps on the refresh windows (last quarter / last sixth of a lifetime)."""
+
+    advisory_cap_seconds: int = 900
+    mandatory_cap_seconds: int = 600
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything the composition root needs, validated once at start-up."""
+
+    cognito: CognitoSettings | None = None
+    """None until `AWS_COGNITO_DOMAIN` is set; the OAuth routes then answer INTERNAL_ERROR."""
+    server: ServerSettings = field(default_factory=ServerSettings)
+    database: DatabaseSettings = field(default_factory=DatabaseSettings)
+    cache: CacheSettings = field(default_factory=CacheSettings)
+    encryption: EncryptionSettings = field(default_factory=EncryptionSettings)
+    freshness: FreshnessSettings = field(default_factory=FreshnessSettings)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> Settings:
+        """Build and validate settings; raise ConfigurationError naming the first bad variable."""
+        env = _Env(environ)
+        server = ServerSettings(
+            public_url=env.url("CONNECTOR_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/"),
+            redirect_allowlist=env.url_list("CONNECTOR_REDIRECT_ALLOWLIST"),
+            environment=env.choice("CONNECTOR_ENV", ("development", "production"), "development"),
+        )
+        encryption = EncryptionSettings(
+            keys=env.fernet_keys("CONNECTOR_ENCRYPTION_KEYS"),
+            dev_key_file=env.text("CONNECTOR_DEV_KEY_FILE", DEFAULT_DEV_KEY_FILE),
+        )
+        if server.environment == "production" and not encryption.keys:
+            raise ConfigurationError(
+                "CONNECTOR_ENCRYPTION_KEYS", "required when CONNECTOR_ENV=production"
+            )
+        return cls(
+            cognito=_cognito(env),
+            server=server,
+            database=_database(env),
+            cache=CacheSettings(
+                url=env.cache_url("CONNECTOR_REDIS_URL"),
+                prefix=env.text("CONNECTOR_REDIS_PREFIX", "connector:"),
+                socket_timeout=env.seconds("CONNECTOR_REDIS_SOCKET_TIMEOUT", 0.25),
+                connect_timeout=env.seconds("CONNECTOR_REDIS_CONNECT_TIMEOUT", 0.25),
+            ),
+            encryption=encryption,
+            freshness=FreshnessSettings(
+                advisory_cap_seconds=int(env.seconds("CONNECTOR_ADVISORY_REFRESH_CAP", 900)),
+                mandatory_cap_seconds=int(env.seconds("CONNECTOR_MANDATORY_REFRESH_CAP", 600)),
+            ),
+        )
+
+
+def _database(env: _Env) -> DatabaseSettings:
+    url = env.database_url("CONNECTOR_DATABASE_URL")
+    return DatabaseSettings(
+        url=url, auto_migrate=env.flag("CONNECTOR_AUTO_MIGRATE", url.startswith("sqlite"))
+    )
+
+
+def _cognito(env: _Env) -> CognitoSettings | None:
+    domain = env.text("AWS_COGNITO_DOMAIN", "")
+    if not domain:
+        return None
+    region = env.required("AWS_REGION")
+    if not _REGION.match(region):
+        raise ConfigurationError("AWS_REGION", f"{region!r} is not an AWS region name")
+    pool_id = env.required("AWS_COGNITO_USER_POOL_ID")
+    if not pool_id.startswith(f"{region}_"):
+        raise ConfigurationError(
+            "AWS_COGNITO_USER_POOL_ID", f"must look like {region}_XXXXXXXXX (pool in AWS_REGION)"
+        )
+    scopes = tuple(env.text("CONNECTOR_OAUTH_SCOPES", "openid email profile").split())
+    if "openid" not in scopes:
+        raise ConfigurationError("CONNECTOR_OAUTH_SCOPES", "must include 'openid'")
+    issuer = env.url(
+        "AWS_COGNITO_ISSUER", f"https://cognito-idp.{region}.amazonaws.com/{pool_id}"
+    ).rstrip("/")
+    return CognitoSettings(
+        base_url=_hosted_ui_base(domain, region),
+        client_id=env.required("AWS_COGNITO_CLIENT_ID"),
+        client_secret=env.text("AWS_COGNITO_CLIENT_SECRET", "") or None,
+        region=region,
+        user_pool_id=pool_id,
+        identity_pool_id=env.text("AWS_COGNITO_IDENTITY_POOL_ID", "") or None,
+        issuer=issuer,
+        scopes=scopes,
+    )
+
+
+def _hosted_ui_base(domain: str, region: str) -> str:
+    if "://" in domain:
+        _check_url("AWS_COGNITO_DOMAIN", domain)
+        return domain.rstrip("/")
+    if not _DOMAIN_PREFIX.match(domain):
+        raise ConfigurationError(
+            "AWS_COGNITO_DOMAIN", "must be a domain prefix (a-z, 0-9, -) or a full http(s) URL"
+        )
+    return f"https://{domain}.auth.{region}.amazoncognito.com"
+
+
+def _check_url(variable: str, value: str) -> None:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ConfigurationError(variable, "must be an absolute http(s) URL")
+
+
+class _Env:
+    """Typed reads of one environment mapping; each failure names its variable."""
+
+    def __init__(self, environ: Mapping[str, str]) -> None:
+        self._environ = environ
+
+    def text(self, name: str, default: str) -> str:
+        return self._environ.get(name, default).strip()
+
+    def required(self, name: str) -> str:
+        value = self.text(name, "")
+        if not value:
+            raise ConfigurationError(name, "is required when AWS_COGNITO_DOMAIN is set")
+        return value
+
+    def choice(self, name: str, allowed: tuple[str, ...], default: str) -> str:
+        value = self.text(name, default) or default
+        if value not in allowed:
+            raise ConfigurationError(name, f"must be one of {', '.join(allowed)}")
+        return value
+
+    def url(self, name: str, default: str) -> str:
+        value = self.text(name, "") or default
+        _check_url(name, value)
+        return value
+
+    def url_list(self, name: str) -> tuple[str, ...]:
+        entries = tuple(e.strip() for e in self.text(name, "").split(",") if e.strip())
+        for entry in entries:
+            _check_url(name, entry)
+        return entries
+
+    def seconds(self, name: str, default: float) -> float:
+        raw = self.text(name, "")
+        if not raw:
+            return default
+        try:
+            value = float(raw)
+        except ValueError:
+            raise ConfigurationError(name, f"{raw!r} is not a number of seconds") from None
+        if value <= 0:
+            raise ConfigurationError(name, "must be greater than zero")
+        return value
+
+    def flag(self, name: str, default: bool) -> bool:
+        raw = self.text(name, "").lower()
+        if raw in _TRUE:
+            return True
+        if raw in _FALSE:
+            return default if raw == "" else False
+        raise ConfigurationError(name, "must be true or false")
+
+    def database_url(self, name: str) -> str:
+        value = self.text(name, "") or DEFAULT_DATABASE_URL
+        if not value.startswith(("sqlite+aiosqlite:///", "postgresql+asyncpg://", "s3://")):
+            raise ConfigurationError(
+                name, "must start with sqlite+aiosqlite:///, postgresql+asyncpg:// or s3://"
+            )
+        return value
+
+    def cache_url(self, name: str) -> str:
+        value = self.text(name, "") or "memory://"
+        if not value.startswith(("redis://", "rediss://", "memory://")):
+            raise ConfigurationError(name, "must start with redis://, rediss:// or memory://")
+        return value
+
+    def fernet_keys(self, name: str) -> tuple[str, ...]:
+        keys = tuple(k.strip() for k in self.text(name, "").split(",") if k.strip())
+        for index, key in enumerate(keys, start=1):
+            if not _looks_like_fernet_key(key):
+                raise ConfigurationError(
+                    name,
+                    f"key #{index} is not a Fernet key (44 url-safe base64 characters);"
+                    " make one with `connector encryption-key generate`",
+                )
+        return keys
+
+
+def _looks_like_fernet_key(key: str) -> bool:
+    # Checked without `cryptography` (settings import no SDK); the cipher adapter re-checks.
+    return (
+        len(key) == 44 and key.endswith("=") and re.fullmatch(r"[A-Za-z0-9_\-]+=", key) is not None
+    )

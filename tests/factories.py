@@ -1,0 +1,38 @@
+"""Builders of domain objects for tests (importable from any suite, unlike a conftest)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from connector.domain.models import Connection, ConnectionStatus, SealedTokens
+from connector.domain.ports import Cipher
+
+KeyMaker = Callable[..., Any]
+
+
+def make_connection(user_id: str, cipher: Cipher, **overrides: Any) -> Connection:
+    """A connection as the OAuth flow would store it, with sealed tokens."""
+    now = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
+    fields: dict[str, Any] = {
+        "user_id": user_id,
+        "status": ConnectionStatus.ACTIVE,
+        "sub": f"sub-{user_id}",
+        "username": user_id,
+        "email": f"{user_id}@example.com",
+        "scopes": ("openid", "email", "profile"),
+        "identity_id": None,
+        "tokens": SealedTokens(
+            access_token=cipher.seal(f"access-token-of-{user_id}"),
+            id_token=cipher.seal(f"id-token-of-{user_id}"),
+            refresh_token=cipher.seal(f"refresh-token-of-{user_id}"),
+        ),
+        "issued_at": now,
+        "expires_at": now + timedelta(hours=1),
+        "last_refreshed_at": None,
+        "created_at": now,
+        "updated_at": now,
+    }
+    fields.update(overrides)
+    return Connection(**fields)

@@ -1,0 +1,278 @@
+"""Small honest fakes of the ports (the contract suites run against them too)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+
+import msgspec
+
+from connector.domain.models import ApiKey, Connection
+from connector.domain.oauth import AccessClaims, IdentityClaims, TokenGrant
+from connector.errors import (
+    CacheUnavailableError,
+    InvalidGrantError,
+    TokenVerificationError,
+    ValidationError,
+    VersionConflictError,
+)
+
+
+class FixedClock:
+    """A clock that only moves when told to."""
+
+    def __init__(self, start: datetime | None = None) -> None:
+        self.current = start or datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
+
+    def now(self) -> datetime:
+        return self.current
+
+    def advance(self, seconds: float) -> None:
+        self.current += timedelta(seconds=seconds)
+
+
+class FakeConnectionStore:
+    def __init__(self) -> None:
+        self.rows: dict[str, Connection] = {}
+        self.writes = 0
+
+    async def get(self, user_id: str) -> Connection | None:
+        return self.rows.get(user_id)
+
+    async def put(self, connection: Connection, *, expected_version: int | None) -> Connection:
+        current = self.rows.get(connection.user_id)
+        if expected_version is None and current is not None:
+            raise VersionConflictError("exists")
+        if expected_version is not None and (
+            current is None or current.version != expected_version
+        ):
+            raise VersionConflictError("stale")
+        stored = msgspec.structs.replace(connection, version=(expected_version or 0) + 1)
+        self.rows[connection.user_id] = stored
+        self.writes += 1
+        return stored
+
+    async def delete(self, user_id: str) -> bool:
+        return self.rows.pop(user_id, None) is not None
+
+    async def iterate(self, *, page_size: int = 100) -> AsyncIterator[Connection]:
+        last = ""
+        while True:
+            page = sorted(u for u in self.rows if u > last)[:page_size]
+            for user_id in page:
+                if user_id in self.rows:
+                    yield self.rows[user_id]
+            if len(page) < page_size:
+                return
+            last = page[-1]
+
+    async def ping(self) -> None:
+        return None
+
+    async def close(self) -> None:
+        return None
+
+
+class FakeApiKeyStore:
+    def __init__(self) -> None:
+        self.keys: dict[str, ApiKey] = {}
+
+    async def create(self, key: ApiKey) -> None:
+        if key.id in self.keys or any(k.name == key.name for k in self.keys.values()):
+            raise ValidationError("duplicate")
+        self.keys[key.id] = key
+
+    async def get(self, key_id: str) -> ApiKey | None:
+        return self.keys.get(key_id)
+
+    async def list(self) -> list[ApiKey]:
+        return sorted(self.keys.values(), key=lambda k: k.created_at)
+
+    async def revoke(self, id_or_name: str, at: datetime) -> ApiKey | None:
+        key = self.keys.get(id_or_name) or next(
+            (k for k in self.keys.values() if k.name == id_or_name), None
+        )
+        if key is None:
+            return None
+        if key.revoked_at is None:
+            key = msgspec.structs.replace(key, revoked_at=at)
+            self.keys[key.id] = key
+        return key
+
+
+class FakeCache:
+    """A dict with TTLs; `down = True` makes every call fail like an unreachable Redis."""
+
+    def __init__(self) -> None:
+        self.data: dict[str, tuple[bytes, float | None]] = {}
+        self.down = False
+
+    def _check(self) -> None:
+        if self.down:
+            raise CacheUnavailableError("cache unavailable")
+
+    def _live(self, key: str) -> bytes | None:
+        entry = self.data.get(key)
+        if entry is None:
+            return None
+        value, deadline = entry
+        if deadline is not None and time.monotonic() >= deadline:
+            del self.data[key]
+            return None
+        return value
+
+    async def get(self, key: str) -> bytes | None:
+        self._check()
+        return self._live(key)
+
+    async def set(self, key: str, value: bytes, *, ttl: float | None = None) -> None:
+        self._check()
+        self.data[key] = (value, time.monotonic() + ttl if ttl else None)
+
+    async def add(self, key: str, value: bytes, *, ttl: float) -> bool:
+        self._check()
+        if self._live(key) is not None:
+            return False
+        self.data[key] = (value, time.monotonic() + ttl)
+        return True
+
+    async def pop(self, key: str) -> bytes | None:
+        self._check()
+        value = self._live(key)
+        self.data.pop(key, None)
+        return value
+
+    async def delete(self, *keys: str) -> int:
+        self._check()
+        return sum(self.data.pop(k, None) is not None for k in keys)
+
+    async def delete_if_equals(self, key: str, value: bytes) -> bool:
+        self._check()
+        if self._live(key) == value:
+            del self.data[key]
+            return True
+        return False
+
+    async def ttl(self, key: str) -> float | None:
+        self._check()
+        if self._live(key) is None:
+            return None
+        deadline = self.data[key][1]
+        return None if deadline is None else deadline - time.monotonic()
+
+    async def ping(self) -> None:
+        self._check()
+
+    async def close(self) -> None:
+        return None
+
+
+class FakeIdentityProvider:
+    """Cognito's OAuth endpoints in miniature: codes bound to PKCE challenges, refresh tokens
+    that can be revoked, counters, and switchable failures."""
+
+    def __init__(self, clock: FixedClock, *, lifetime: int = 3600, rotate: bool = False) -> None:
+        self.clock = clock
+        self.lifetime = lifetime
+        self.rotate = rotate
+        self.challenges: dict[str, str] = {}  # state -> challenge
+        self.codes: dict[str, tuple[str, str]] = {}  # code -> (challenge, sub)
+        self.refresh_tokens: dict[str, str] = {}  # refresh token -> sub
+        self.refresh_calls = 0
+        self.revoked: list[str] = []
+        self.fail_with: Exception | None = None
+        self.refresh_delay = 0.0
+        self.nonces: dict[str, str] = {}  # state -> nonce
+        self._serial = 0
+
+    def authorization_url(self, *, state: str, nonce: str, code_challenge: str) -> str:
+        self.challenges[state] = code_challenge
+        self.nonces[state] = nonce
+        return f"https://idp.example/oauth2/authorize?state={state}&nonce={nonce}"
+
+    def authorize(self, state: str, sub: str = "sub-1") -> str:
+        """What the Hosted UI does when the user signs in: a code for that flow."""
+        self._serial += 1
+        code = f"code-{self._serial}"
+        self.codes[code] = (self.challenges[state], sub)
+        return code
+
+    def _grant(self, sub: str, nonce: str | None, refresh: str | None) -> TokenGrant:
+        self._serial += 1
+        exp = int(self.clock.now().timestamp()) + self.lifetime
+        id_token = json.dumps({"sub": sub, "nonce": nonce, "exp": exp, "n": self._serial})
+        access = json.dumps({"sub": sub, "exp": exp, "n": self._serial, "use": "access"})
+        return TokenGrant(
+            access_token=access, id_token=id_token, refresh_token=refresh, expires_in=self.lifetime
+        )
+
+    async def exchange_code(self, code: str, *, code_verifier: str) -> TokenGrant:
+        from connector.services.oauth_flow import pkce_challenge  # noqa: PLC0415
+
+        if self.fail_with is not None:
+            raise self.fail_with
+        entry = self.codes.pop(code, None)
+        if entry is None or pkce_challenge(code_verifier) != entry[0]:
+            raise InvalidGrantError("invalid_grant")
+        state = next(s for s, c in self.challenges.items() if c == entry[0])
+        refresh = f"refresh-{self._serial}-{entry[1]}"
+        self.refresh_tokens[refresh] = entry[1]
+        return self._grant(entry[1], self.nonces.get(state), refresh)
+
+    async def refresh(self, refresh_token: str) -> TokenGrant:
+        self.refresh_calls += 1
+        if self.refresh_delay:
+            await asyncio.sleep(self.refresh_delay)
+        if self.fail_with is not None:
+            raise self.fail_with
+        sub = self.refresh_tokens.get(refresh_token)
+        if sub is None:
+            raise InvalidGrantError("invalid_grant")
+        new_refresh = None
+        if self.rotate:
+            del self.refresh_tokens[refresh_token]
+            new_refresh = f"refresh-r{self.refresh_calls}-{sub}"
+            self.refresh_tokens[new_refresh] = sub
+        return self._grant(sub, None, new_refresh)
+
+    async def revoke(self, refresh_token: str) -> bool:
+        if self.fail_with is not None:
+            raise self.fail_with
+        self.revoked.append(refresh_token)
+        self.refresh_tokens.pop(refresh_token, None)
+        return True
+
+    async def close(self) -> None:
+        return None
+
+
+class FakeTokenVerifier:
+    """Verifies the fake provider's JSON 'tokens': nonce and expiry, as the real one does."""
+
+    def __init__(self, clock: FixedClock) -> None:
+        self.clock = clock
+
+    async def verify_id_token(
+        self, token: str, *, nonce: str | None, access_token: str | None = None
+    ) -> IdentityClaims:
+        claims = json.loads(token)
+        if nonce is not None and claims.get("nonce") != nonce:
+            raise TokenVerificationError("ID token nonce mismatch")
+        return IdentityClaims(
+            sub=claims["sub"],
+            username=claims["sub"],
+            email=f"{claims['sub']}@example.com",
+            expires_at=datetime.fromtimestamp(claims["exp"], UTC),
+        )
+
+    async def verify_access_token(self, token: str) -> AccessClaims:
+        claims = json.loads(token)
+        return AccessClaims(
+            sub=claims["sub"],
+            client_id="client",
+            scopes=("openid", "email"),
+            expires_at=datetime.fromtimestamp(claims["exp"], UTC),
+        )

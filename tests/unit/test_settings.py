@@ -1,0 +1,105 @@
+"""Settings.from_env: defaults, expansion, and one clear error naming each bad variable."""
+
+from __future__ import annotations
+
+import pytest
+from cryptography.fernet import Fernet
+
+from connector.errors import ConfigurationError
+from connector.settings import Settings
+
+COGNITO = {
+    "AWS_COGNITO_DOMAIN": "my-domain",
+    "AWS_COGNITO_CLIENT_ID": "client123",
+    "AWS_REGION": "eu-west-1",
+    "AWS_COGNITO_USER_POOL_ID": "eu-west-1_AbCdEf123",
+}
+
+
+def test_empty_environment_gives_the_embedded_defaults() -> None:
+    settings = Settings.from_env({})
+    assert settings.cognito is None
+    assert settings.database.url.startswith("sqlite+aiosqlite:///")
+    assert settings.database.auto_migrate is True
+    assert settings.cache.url == "memory://"
+    assert settings.cache.socket_timeout < 1
+    assert settings.encryption.keys == ()
+    assert settings.server.callback_url == "http://127.0.0.1:8000/callback"
+
+
+def test_domain_prefix_expands_to_the_regional_hosted_ui_and_issuer() -> None:
+    cognito = Settings.from_env(COGNITO).cognito
+    assert cognito is not None
+    assert cognito.base_url == "https://my-domain.auth.eu-west-1.amazoncognito.com"
+    assert cognito.issuer == "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbCdEf123"
+    assert cognito.jwks_url == cognito.issuer + "/.well-known/jwks.json"
+    assert cognito.logins_key == "cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbCdEf123"
+    assert cognito.client_secret is None
+    assert cognito.scopes == ("openid", "email", "profile")
+
+
+def test_full_http_domain_and_trailing_slashes_are_accepted() -> None:
+    env = {
+        **COGNITO,
+        "AWS_COGNITO_DOMAIN": "http://127.0.0.1:9229/",
+        "CONNECTOR_PUBLIC_URL": "https://connector.example.com/",
+    }
+    settings = Settings.from_env(env)
+    assert settings.cognito is not None
+    assert settings.cognito.base_url == "http://127.0.0.1:9229"
+    assert settings.server.callback_url == "https://connector.example.com/callback"
+
+
+def test_redirect_allowlist_keeps_entries_as_raw_strings() -> None:
+    env = {"CONNECTOR_REDIRECT_ALLOWLIST": "https://app.example/done, https://App.example/done/"}
+    allow = Settings.from_env(env).server.redirect_allowlist
+    assert allow == ("https://app.example/done", "https://App.example/done/")
+
+
+def test_encryption_keys_are_parsed_in_order() -> None:
+    first, second = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+    keys = Settings.from_env({"CONNECTOR_ENCRYPTION_KEYS": f"{first},{second}"}).encryption.keys
+    assert keys == (first, second)
+
+
+def test_auto_migrate_defaults_off_for_postgresql() -> None:
+    env = {"CONNECTOR_DATABASE_URL": "postgresql+asyncpg://u@127.0.0.1/db"}
+    assert Settings.from_env(env).database.auto_migrate is False
+
+
+@pytest.mark.parametrize(
+    ("env", "variable"),
+    [
+        ({"CONNECTOR_DATABASE_URL": "mysql://x"}, "CONNECTOR_DATABASE_URL"),
+        ({"CONNECTOR_REDIS_URL": "memcached://x"}, "CONNECTOR_REDIS_URL"),
+        ({"CONNECTOR_ENCRYPTION_KEYS": "not-a-key"}, "CONNECTOR_ENCRYPTION_KEYS"),
+        ({"CONNECTOR_PUBLIC_URL": "ftp://x"}, "CONNECTOR_PUBLIC_URL"),
+        ({"CONNECTOR_REDIRECT_ALLOWLIST": "/relative"}, "CONNECTOR_REDIRECT_ALLOWLIST"),
+        ({"CONNECTOR_REDIS_SOCKET_TIMEOUT": "soon"}, "CONNECTOR_REDIS_SOCKET_TIMEOUT"),
+        ({"CONNECTOR_REDIS_SOCKET_TIMEOUT": "-1"}, "CONNECTOR_REDIS_SOCKET_TIMEOUT"),
+        ({"CONNECTOR_AUTO_MIGRATE": "maybe"}, "CONNECTOR_AUTO_MIGRATE"),
+        ({"CONNECTOR_ENV": "staging"}, "CONNECTOR_ENV"),
+        ({"CONNECTOR_ENV": "production"}, "CONNECTOR_ENCRYPTION_KEYS"),
+        ({**COGNITO, "AWS_COGNITO_CLIENT_ID": ""}, "AWS_COGNITO_CLIENT_ID"),
+        ({**COGNITO, "AWS_REGION": "mars"}, "AWS_REGION"),
+        ({**COGNITO, "AWS_COGNITO_USER_POOL_ID": "us-east-1_X"}, "AWS_COGNITO_USER_POOL_ID"),
+        ({**COGNITO, "AWS_COGNITO_DOMAIN": "Bad_Domain"}, "AWS_COGNITO_DOMAIN"),
+        ({**COGNITO, "CONNECTOR_OAUTH_SCOPES": "email profile"}, "CONNECTOR_OAUTH_SCOPES"),
+    ],
+)
+def test_bad_configuration_names_its_variable_in_one_line(
+    env: dict[str, str], variable: str
+) -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        Settings.from_env(env)
+    assert caught.value.variable == variable
+    message = str(caught.value)
+    assert message.startswith(f"{variable}: ")
+    assert "\n" not in message
+
+
+def test_secrets_never_appear_in_configuration_errors() -> None:
+    env = {**COGNITO, "AWS_COGNITO_CLIENT_SECRET": "s3cr3t-value", "AWS_REGION": "nowhere"}
+    with pytest.raises(ConfigurationError) as caught:
+        Settings.from_env(env)
+    assert "s3cr3t-value" not in str(caught.value)
