@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from litestar import Response, get
+from litestar import get
 
 from connector import __version__
 from connector.api.envelope import ApiResponse, ok
-from connector.api.exception_handlers import envelope_response
 from connector.api.responses import error_responses
 from connector.api.schemas import HealthChecks, HealthData
 from connector.api.security import ServicesDep
@@ -19,9 +16,9 @@ from connector.errors import ErrorCode, UpstreamUnavailableError
     "/health",
     operation_id="getHealth",
     tags=["health"],
-    responses=error_responses(ErrorCode.UPSTREAM_UNAVAILABLE),
+    responses=error_responses(ErrorCode.UPSTREAM_UNAVAILABLE, authenticated=False),
 )
-async def get_health(services: ServicesDep) -> Response[ApiResponse[HealthData]] | Response[Any]:
+async def get_health(services: ServicesDep) -> ApiResponse[HealthData]:
     """Liveness and readiness. 200 while the database answers (`degraded` without the cache);
     503 `UPSTREAM_UNAVAILABLE` with `details.checks` when the database does not."""
     report = await services.health.check()
@@ -32,5 +29,5 @@ async def get_health(services: ServicesDep) -> Response[ApiResponse[HealthData]]
             retry_after=5,
             details={"checks": {"database": checks.database, "cache": checks.cache}},
         )
-        return envelope_response(error)
-    return Response(ok(HealthData(status=report.status, version=__version__, checks=checks)))  # type: ignore[arg-type]
+        raise error
+    return ok(HealthData(status=report.status, version=__version__, checks=checks))

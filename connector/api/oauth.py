@@ -6,9 +6,10 @@ from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, post
 from litestar.di import Provide
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
-from connector.api.envelope import ApiResponse, ok
+from connector.api.envelope import ApiResponse, ErrorResponse, ok
 from connector.api.exception_handlers import envelope_response
 from connector.api.pages import NO_LEAK_HEADERS, accepts_json, page, redirect_back
 from connector.api.responses import error_responses
@@ -63,7 +64,11 @@ class ConnectController(Controller):
         )
 
     # `state` is a reserved Litestar kwarg: the path parameter is named `flow_state`.
-    @get("/status/{flow_state:str}", operation_id="getConnectStatus")
+    @get(
+        "/status/{flow_state:str}",
+        operation_id="getConnectStatus",
+        responses=error_responses(ErrorCode.UPSTREAM_UNAVAILABLE),
+    )
     async def get_status(
         self, services: ServicesDep, flow_state: FromPath[str]
     ) -> ApiResponse[FlowStatusData]:
@@ -77,7 +82,17 @@ class CallbackController(Controller):
     path = "/callback"
     tags = ["connection"]
 
-    @get(operation_id="browserCallback", include_in_schema=True)
+    @get(
+        operation_id="browserCallback",
+        responses={
+            302: ResponseSpec(None, description="Back to the app: `status=connected` or `error`"),
+            400: ResponseSpec(
+                ErrorResponse,
+                description="INVALID_STATE or CALLBACK_FAILED without a return URL: an HTML "
+                "page, or this envelope when the request accepts only JSON",
+            ),
+        },
+    )
     async def browser_callback(
         self,
         request: Request[Any, Any, Any],

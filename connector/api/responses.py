@@ -16,10 +16,11 @@ AUTH_CODES = (
 )
 
 
-def error_responses(*codes: ErrorCode) -> dict[int, ResponseSpec]:
+def error_responses(*codes: ErrorCode, authenticated: bool = True) -> dict[int, ResponseSpec]:
     """One documented failure envelope per status, naming the codes it may carry."""
     by_status: dict[int, list[str]] = {}
-    for code in (*AUTH_CODES, *codes):
+    base = AUTH_CODES if authenticated else (ErrorCode.VALIDATION_ERROR, ErrorCode.INTERNAL_ERROR)
+    for code in (*base, *codes):
         by_status.setdefault(STATUS_BY_CODE[code], []).append(code.value)
     return {
         status: ResponseSpec(

@@ -6,6 +6,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from enum import StrEnum
+from typing import Literal
 
 import msgspec
 
@@ -22,7 +23,7 @@ class HealthReport(msgspec.Struct, frozen=True):
     cache: CheckStatus
 
     @property
-    def status(self) -> str:
+    def status(self) -> Literal["ok", "degraded", "down"]:
         """`down` without a database; `degraded` without a cache (requests still succeed)."""
         if self.database is CheckStatus.DOWN:
             return "down"

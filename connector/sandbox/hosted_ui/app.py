@@ -180,4 +180,5 @@ def create_hosted_ui_app(hosted_ui: HostedUi) -> Litestar:
         route_handlers=[authorize, login, token, revoke, user_info, sandbox_stats, pool],
         dependencies={"hosted_ui": Provide(provide_hosted_ui, sync_to_thread=False)},
         openapi_config=None,
+        logging_config=None,  # the host process (tests, `connector dev`) configures logging
     )
