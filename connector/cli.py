@@ -185,19 +185,7 @@ async def _keys_create(args: argparse.Namespace, settings: Settings) -> int:
             functions=args.functions,
             read_only=args.read_only,
         )
-        view = ApiKeyView.of(key)
-        return _print_json(
-            CreatedApiKey(
-                id=view.id,
-                name=view.name,
-                key=raw,
-                scopes=view.scopes,
-                buckets=view.buckets,
-                functions=view.functions,
-                read_only=view.read_only,
-                created_at=view.created_at,
-            )
-        )
+        return _print_json(CreatedApiKey.of(key, raw))
 
     return await _with_keys(settings, create)
 

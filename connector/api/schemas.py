@@ -86,6 +86,12 @@ class ApiKeyView(Wire, omit_defaults=False):
 class CreatedApiKey(Wire):
     """`keys create` output: the only time the raw key is ever shown."""
 
+    @classmethod
+    def of(cls, key: ApiKey, raw_key: str) -> CreatedApiKey:
+        view = msgspec.structs.asdict(ApiKeyView.of(key))
+        del view["revoked_at"]
+        return cls(key=raw_key, **view)
+
     id: str
     name: str
     key: str

@@ -31,7 +31,7 @@ from connector.sandbox.hosted_ui import (
     create_hosted_ui_app,
 )
 from connector.sandbox.seed import DEMO_OBJECTS, SeededAws, seed
-from connector.sandbox.servers import LOCALHOST, BackgroundServer, ensure_free
+from connector.sandbox.servers import LOCALHOST, BackgroundServer, ensure_free, server_config
 from connector.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -113,17 +113,7 @@ def _start_hosted_ui(seeded: SeededAws, options: DevOptions, running: ExitStack)
 
 def _serve(app: Litestar, port: int) -> int:
     """The connector, in this thread, until a signal; uvicorn drains requests before it returns."""
-    server = uvicorn.Server(
-        uvicorn.Config(
-            app,
-            host=LOCALHOST,
-            port=port,
-            # Through the process's logging (stderr): stdout carries the banner only.
-            log_config=None,
-            server_header=False,
-            timeout_graceful_shutdown=2,
-        )
-    )
+    server = uvicorn.Server(server_config(app, port))
     server.run()
     return 0 if server.started else EXIT_FAILED
 

@@ -24,20 +24,23 @@ def ensure_free(port: int, option: str) -> None:
             raise ConfigurationError(option, f"port {port} on {LOCALHOST} is in use") from None
 
 
+def server_config(app: ASGIApp, port: int) -> uvicorn.Config:
+    """uvicorn on 127.0.0.1, logging through the process's own setup (stdout stays clean)."""
+    return uvicorn.Config(
+        app,
+        host=LOCALHOST,
+        port=port,
+        log_config=None,
+        server_header=False,
+        timeout_graceful_shutdown=2,
+    )
+
+
 class BackgroundServer:
     """One uvicorn server on 127.0.0.1 in a daemon thread (signals stay with the main thread)."""
 
     def __init__(self, app: ASGIApp, port: int, *, name: str) -> None:
-        config = uvicorn.Config(
-            app,
-            host=LOCALHOST,
-            port=port,
-            # uvicorn's logging setup is process-wide: leave it to the main server.
-            log_config=None,
-            server_header=False,
-            timeout_graceful_shutdown=2,
-        )
-        self._server = uvicorn.Server(config)
+        self._server = uvicorn.Server(server_config(app, port))
         self._thread = threading.Thread(target=self._server.run, name=name, daemon=True)
 
     def start(self, timeout: float = 15.0) -> None:
