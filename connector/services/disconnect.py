@@ -34,7 +34,8 @@ class DisconnectService:
         if connection is not None and connection.tokens.refresh_token:
             try:
                 refresh = self._connections.open_tokens(connection).refresh_token
-                revoked = bool(refresh) and await self._provider.revoke(refresh or "")
+                if refresh:
+                    revoked = await self._provider.revoke(refresh)
             except ConnectorError as exc:
                 log.warning(
                     "revocation for %r failed (%s); deleting locally", user_id, exc.error_code
