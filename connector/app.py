@@ -16,6 +16,7 @@ from connector import __version__
 from connector.api.connections import ConnectionController
 from connector.api.exception_handlers import EXCEPTION_HANDLERS
 from connector.api.health import get_health
+from connector.api.metrics import PROMETHEUS, MetricsController
 from connector.api.oauth import CallbackController, ConnectController, disconnect
 from connector.api.security import SECURITY_COMPONENTS, provide_services
 from connector.api.tokens import get_token
@@ -52,7 +53,9 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
             disconnect,
             ConnectionController,
             get_token,
+            MetricsController,
         ],
+        middleware=[PROMETHEUS.middleware],
         dependencies={"services": Provide(provide_services)},
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=[lifespan],

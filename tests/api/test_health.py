@@ -72,3 +72,16 @@ async def test_a_hanging_probe_reads_down_within_the_deadline() -> None:
 
     report = await HealthService(fine, hangs, timeout=0.01).check()
     assert (report.database.value, report.cache.value, report.status) == ("ok", "down", "degraded")
+
+
+async def test_metrics_are_prometheus_text_labelled_by_route_template(
+    client: httpx.AsyncClient,
+) -> None:
+    await client.get("/health")
+    await client.get("/connection", headers={"X-User-Id": "secret-user-id"})
+    response = await client.get("/metrics")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/plain")
+    assert 'connector_requests_total{app_name="connector"' in response.text
+    assert 'path="/health"' in response.text
+    assert "secret-user-id" not in response.text
