@@ -14,6 +14,7 @@ from litestar.openapi.plugins import JsonRenderPlugin, ScalarRenderPlugin
 
 from connector import __version__
 from connector.api.connections import ConnectionController
+from connector.api.credentials import get_credentials
 from connector.api.exception_handlers import EXCEPTION_HANDLERS
 from connector.api.health import get_health
 from connector.api.metrics import PROMETHEUS, MetricsController
@@ -53,6 +54,7 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
             disconnect,
             ConnectionController,
             get_token,
+            get_credentials,
             MetricsController,
         ],
         middleware=[PROMETHEUS.middleware],

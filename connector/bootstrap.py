@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import logging
 from contextlib import AsyncExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
 
+from connector.adapters.aws_clients import AwsClients
 from connector.adapters.crypto import FernetCipher, load_or_create_dev_key
 from connector.adapters.redis_cache import create_cache
 from connector.adapters.sql import SqlDatabase
@@ -18,6 +19,7 @@ from connector.services.api_keys import ApiKeyService
 from connector.services.clock import SystemClock
 from connector.services.connections import ConnectionService
 from connector.services.container import OAuthServices, Services
+from connector.services.credentials import CredentialService
 from connector.services.disconnect import DisconnectService
 from connector.services.health import HealthService
 from connector.services.oauth_flow import OAuthFlowService
@@ -28,6 +30,8 @@ from connector.services.tolerant_cache import TolerantCache
 from connector.settings import CognitoSettings, Settings
 
 log = logging.getLogger(__name__)
+# boto3 needs a region even when Cognito (which names one) is not configured.
+DEFAULT_AWS_REGION = "us-east-1"
 
 
 def build_cipher(settings: Settings) -> Cipher:
@@ -67,6 +71,9 @@ class Container:
     cipher: Cipher
     clock: Clock
     exit_stack: AsyncExitStack
+    aws_clients: AwsClients = field(default_factory=lambda: AwsClients(region=DEFAULT_AWS_REGION))
+    """The process's one boto3 session and client cache, for the AWS gateways (a container
+    assembled by hand gets its own; it holds no thread until its first call)."""
 
     def reencryptor(self) -> Reencryptor:
         return Reencryptor(self.store, self.cipher)
@@ -85,9 +92,11 @@ def build_oauth(
     clock: Clock,
     stack: AsyncExitStack,
     http_transport: httpx.AsyncBaseTransport | None,
+    aws_clients: AwsClients,
 ) -> OAuthServices:
     """The Cognito side: the Hosted UI client, the JWT verifier and the services over them."""
     # Imported here: a connector without Cognito never loads authlib or python-jose.
+    from connector.adapters.cognito_identity import CognitoIdentityBroker  # noqa: PLC0415
     from connector.adapters.cognito_jwt import CognitoTokenVerifier  # noqa: PLC0415
     from connector.adapters.cognito_oauth import CognitoOAuthClient  # noqa: PLC0415
 
@@ -115,8 +124,27 @@ def build_oauth(
         clock=clock,
         windows=settings.freshness,
     )
+    tolerant = TolerantCache(cache)
+    credentials = CredentialService(
+        connections=connections,
+        tokens=tokens,
+        broker=CognitoIdentityBroker(
+            cognito,
+            aws_clients,
+            role_arn=cognito.role_arn,
+            session_seconds=cognito.session_seconds,
+        ),
+        cache=tolerant,
+        cipher=cipher,
+        lock=DistributedLock(cache),
+        clock=clock,
+        windows=settings.freshness,
+    )
     return OAuthServices(
-        flow=flow, tokens=tokens, disconnect=DisconnectService(connections, provider)
+        flow=flow,
+        tokens=tokens,
+        disconnect=DisconnectService(connections, provider, cache=tolerant),
+        credentials=credentials,
     )
 
 
@@ -144,6 +172,9 @@ async def build_container(
             connect_timeout=settings.cache.connect_timeout,
         )
         stack.push_async_callback(cache.close)
+        region = settings.cognito.region if settings.cognito else None
+        aws_clients = AwsClients(region=region or DEFAULT_AWS_REGION)
+        stack.callback(aws_clients.close)
         connections = ConnectionService(database.connections, TolerantCache(cache), cipher, clock)
         oauth = None
         if settings.cognito is not None:
@@ -156,6 +187,7 @@ async def build_container(
                 clock=clock,
                 stack=stack,
                 http_transport=http_transport,
+                aws_clients=aws_clients,
             )
     except BaseException:
         await stack.aclose()
@@ -174,4 +206,5 @@ async def build_container(
         cipher=cipher,
         clock=clock,
         exit_stack=stack,
+        aws_clients=aws_clients,
     )

@@ -19,7 +19,8 @@
     └── InternalError               INTERNAL_ERROR
         ├── VersionConflictError    optimistic-concurrency check lost (services retry)
         ├── DecryptionError         no configured key opens a stored secret
-        └── CacheUnavailableError   the cache did not answer (services fall through)
+        ├── CacheUnavailableError   the cache did not answer (services fall through)
+        └── ExpiredCredentialsError AWS said the user's credentials expired (re-mint, retry)
 
 ConfigurationError is separate: it stops start-up and never reaches a caller.
 """
@@ -183,6 +184,10 @@ class DecryptionError(InternalError):
 
 class CacheUnavailableError(InternalError):
     """The cache did not answer in time; callers fall through to the database."""
+
+
+class ExpiredCredentialsError(InternalError):
+    """AWS rejected the user's temporary credentials as expired: services re-mint once."""
 
 
 class ConfigurationError(Exception):

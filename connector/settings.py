@@ -32,6 +32,11 @@ class CognitoSettings:
     issuer: str
     """ID-token issuer; the JWKS is read from `<issuer>/.well-known/jwks.json`."""
     scopes: tuple[str, ...] = ("openid", "email", "profile")
+    role_arn: str | None = None
+    """With a role ARN, credentials come from the basic flow (GetOpenIdToken + STS
+    AssumeRoleWithWebIdentity, session named after the identity); without, the enhanced flow."""
+    session_seconds: int = 3600
+    """Lifetime asked for in the basic flow (900-43200 s)."""
 
     @property
     def jwks_url(self) -> str:
@@ -179,7 +184,23 @@ def _cognito(env: _Env) -> CognitoSettings | None:
         identity_pool_id=env.text("AWS_COGNITO_IDENTITY_POOL_ID", "") or None,
         issuer=issuer,
         scopes=scopes,
+        role_arn=_role_arn(env),
+        session_seconds=_session_seconds(env),
     )
+
+
+def _role_arn(env: _Env) -> str | None:
+    arn = env.text("AWS_COGNITO_ROLE_ARN", "")
+    if arn and not re.fullmatch(r"arn:aws[\w-]*:iam::\d{12}:role/[\w+=,.@/-]+", arn):
+        raise ConfigurationError("AWS_COGNITO_ROLE_ARN", "must be an IAM role ARN")
+    return arn or None
+
+
+def _session_seconds(env: _Env) -> int:
+    seconds = int(env.seconds("CONNECTOR_CREDENTIALS_DURATION", 3600))
+    if not 900 <= seconds <= 43200:
+        raise ConfigurationError("CONNECTOR_CREDENTIALS_DURATION", "must be 900-43200 seconds")
+    return seconds
 
 
 def _hosted_ui_base(domain: str, region: str) -> str:

@@ -128,3 +128,14 @@ class TokenData(Wire):
     token_type: Literal["Bearer"]
     expires_at: datetime
     scopes: list[str]
+
+
+class CredentialsData(Wire):
+    """A user's temporary AWS credentials, with `Version: 1` for `credential_process` tools."""
+
+    access_key_id: str
+    secret_access_key: str
+    session_token: str
+    expiration: datetime
+    identity_id: str
+    version: Literal[1] = msgspec.field(default=1, name="Version")

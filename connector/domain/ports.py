@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Protocol
 
+from connector.domain.aws import AwsCredentials
 from connector.domain.models import ApiKey, Connection
 from connector.domain.oauth import AccessClaims, IdentityClaims, TokenGrant
 
@@ -192,4 +193,21 @@ class TokenVerifier(Protocol):
 
     async def verify_access_token(self, token: str) -> AccessClaims:
         """Signature, iss, client_id, token_use = access, exp."""
+        ...
+
+
+class IdentityBroker(Protocol):
+    """Cognito Identity (and STS for the basic flow): ID token -> temporary AWS credentials.
+
+    Raises AccessDeniedError (NotAuthorized), UpstreamUnavailableError (unreachable,
+    throttled: RateLimitedError), OperationFailedError(GET_CONNECTION_FAILED) otherwise.
+    """
+
+    async def get_identity_id(self, id_token: str) -> str:
+        """GetId with Logins = {<issuer without scheme>: id_token}; called once per user."""
+        ...
+
+    async def get_credentials(self, identity_id: str, id_token: str) -> AwsCredentials:
+        """GetCredentialsForIdentity (enhanced flow), or GetOpenIdToken + AssumeRoleWithWebIdentity
+        when a role ARN is configured (basic flow)."""
         ...

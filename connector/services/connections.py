@@ -114,6 +114,28 @@ class ConnectionService:
         )
         return await self._write(flagged, current.version)
 
+    async def set_identity_id(self, connection: Connection, identity_id: str) -> Connection:
+        """Remember the user's Cognito identity id (versioned; retried over concurrent writes).
+
+        An identity id another writer stored first for the same Cognito user wins; a connection
+        replaced by another Cognito user in between raises VersionConflictError."""
+        current = connection
+        for _ in range(_WRITE_ATTEMPTS):
+            if current.sub != connection.sub:
+                break
+            if current.identity_id is not None:
+                return current
+            updated = msgspec.structs.replace(
+                current, identity_id=identity_id, updated_at=self._clock.now()
+            )
+            try:
+                return await self._write(updated, current.version)
+            except VersionConflictError:
+                current = await self.get_from_store(connection.user_id)
+        raise VersionConflictError(
+            f"the connection of {connection.user_id!r} was replaced or kept changing"
+        )
+
     async def delete(self, user_id: str) -> bool:
         """Delete the connection and its cache entry; idempotent."""
         deleted = await self._store.delete(user_id)

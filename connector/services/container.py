@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from connector.errors import InternalError
 from connector.services.api_keys import ApiKeyService
 from connector.services.connections import ConnectionService
+from connector.services.credentials import CredentialService
 from connector.services.disconnect import DisconnectService
 from connector.services.health import HealthService
 from connector.services.oauth_flow import OAuthFlowService
@@ -20,6 +21,7 @@ class OAuthServices:
     flow: OAuthFlowService
     tokens: TokenService
     disconnect: DisconnectService
+    credentials: CredentialService
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,6 +9,8 @@ import msgspec
 from connector.domain.ports import IdentityProvider
 from connector.errors import ConnectorError, NotConnectedError
 from connector.services.connections import ConnectionService
+from connector.services.credentials import credentials_cache_key
+from connector.services.tolerant_cache import TolerantCache
 
 log = logging.getLogger(__name__)
 
@@ -21,9 +23,16 @@ class DisconnectResult(msgspec.Struct, frozen=True):
 class DisconnectService:
     """Idempotent; the local delete happens even when Cognito cannot be reached."""
 
-    def __init__(self, connections: ConnectionService, provider: IdentityProvider) -> None:
+    def __init__(
+        self,
+        connections: ConnectionService,
+        provider: IdentityProvider,
+        *,
+        cache: TolerantCache | None = None,
+    ) -> None:
         self._connections = connections
         self._provider = provider
+        self._cache = cache
 
     async def disconnect(self, user_id: str) -> DisconnectResult:
         revoked = False
@@ -41,4 +50,6 @@ class DisconnectService:
                     "revocation for %r failed (%s); deleting locally", user_id, exc.error_code
                 )
         await self._connections.delete(user_id)
+        if self._cache is not None:
+            await self._cache.delete(credentials_cache_key(user_id))
         return DisconnectResult(disconnected=True, revoked=revoked)

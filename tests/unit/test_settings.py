@@ -38,6 +38,19 @@ def test_domain_prefix_expands_to_the_regional_hosted_ui_and_issuer() -> None:
     assert cognito.scopes == ("openid", "email", "profile")
 
 
+def test_a_role_arn_selects_the_basic_flow_with_its_duration() -> None:
+    env = {
+        **COGNITO,
+        "AWS_COGNITO_ROLE_ARN": "arn:aws:iam::123456789012:role/connector-users",
+        "CONNECTOR_CREDENTIALS_DURATION": "1800",
+    }
+    cognito = Settings.from_env(env).cognito
+    assert cognito is not None
+    assert cognito.role_arn == "arn:aws:iam::123456789012:role/connector-users"
+    assert cognito.session_seconds == 1800
+    assert Settings.from_env(COGNITO).cognito.role_arn is None  # type: ignore[union-attr]
+
+
 def test_full_http_domain_and_trailing_slashes_are_accepted() -> None:
     env = {
         **COGNITO,
@@ -85,6 +98,8 @@ def test_auto_migrate_defaults_off_for_postgresql() -> None:
         ({**COGNITO, "AWS_COGNITO_USER_POOL_ID": "us-east-1_X"}, "AWS_COGNITO_USER_POOL_ID"),
         ({**COGNITO, "AWS_COGNITO_DOMAIN": "Bad_Domain"}, "AWS_COGNITO_DOMAIN"),
         ({**COGNITO, "CONNECTOR_OAUTH_SCOPES": "email profile"}, "CONNECTOR_OAUTH_SCOPES"),
+        ({**COGNITO, "AWS_COGNITO_ROLE_ARN": "not-an-arn"}, "AWS_COGNITO_ROLE_ARN"),
+        ({**COGNITO, "CONNECTOR_CREDENTIALS_DURATION": "60"}, "CONNECTOR_CREDENTIALS_DURATION"),
     ],
 )
 def test_bad_configuration_names_its_variable_in_one_line(

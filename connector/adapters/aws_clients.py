@@ -1,0 +1,123 @@
+"""boto3 plumbing: one Session, clients cached per credentials, calls in a sized thread pool."""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import functools
+import hashlib
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
+
+import boto3
+from botocore import UNSIGNED
+from botocore.config import Config
+
+from connector.domain.aws import AwsCredentials
+
+T = TypeVar("T")
+
+_ClientKey = tuple[str, str | None, str | None]
+
+
+def _client_key(service: str, credentials: AwsCredentials | None) -> _ClientKey:
+    if credentials is None:
+        return (service, None, None)
+    # The session token is a secret: the key holds only its digest.
+    digest = hashlib.sha256(credentials.session_token.encode()).hexdigest()
+    return (service, credentials.access_key_id, digest)
+
+
+class AwsClients:
+    """One boto3 Session (never one per request); clients cached per credentials in a bounded LRU;
+    calls run in a ThreadPoolExecutor sized to botocore's max_pool_connections.
+
+    Region comes from the constructor; endpoints (AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_<SERVICE>)
+    come from boto3's standard configuration, so nothing here knows about emulators.
+    """
+
+    def __init__(
+        self,
+        *,
+        region: str,
+        max_pool_connections: int = 10,
+        max_cached_clients: int = 256,
+        connect_timeout: float = 2.0,
+        read_timeout: float = 30.0,
+    ) -> None:
+        if max_pool_connections < 1 or max_cached_clients < 1:
+            raise ValueError("max_pool_connections and max_cached_clients must be positive")
+        self.region = region
+        self.max_pool_connections = max_pool_connections
+        self.max_cached_clients = max_cached_clients
+        self._session = boto3.Session(region_name=region)
+        self._config = Config(
+            max_pool_connections=max_pool_connections,
+            connect_timeout=connect_timeout,
+            read_timeout=read_timeout,
+            retries={"mode": "standard", "max_attempts": 3},
+        )
+        self._unsigned_config = self._config.merge(Config(signature_version=UNSIGNED))
+        self._clients: OrderedDict[_ClientKey, Any] = OrderedDict()
+        self._lock = threading.Lock()
+        self._executor = ThreadPoolExecutor(
+            max_workers=max_pool_connections, thread_name_prefix="aws"
+        )
+
+    @property
+    def executor(self) -> ThreadPoolExecutor:
+        """The pool every boto3 call runs in (as many workers as pooled connections)."""
+        return self._executor
+
+    @property
+    def cached_clients(self) -> int:
+        """How many clients the LRU holds now."""
+        with self._lock:
+            return len(self._clients)
+
+    def client(self, service: str, credentials: AwsCredentials | None) -> Any:
+        """A client for `service` signed with `credentials`, or unsigned when None (Cognito
+        Identity's public GetId / GetCredentialsForIdentity / GetOpenIdToken)."""
+        key = _client_key(service, credentials)
+        # botocore sessions are not thread-safe while creating clients; clients themselves are.
+        with self._lock:
+            cached = self._clients.get(key)
+            if cached is not None:
+                self._clients.move_to_end(key)
+                return cached
+            created = self._create(service, credentials)
+            self._clients[key] = created
+            while len(self._clients) > self.max_cached_clients:
+                _, evicted = self._clients.popitem(last=False)
+                evicted.close()
+            return created
+
+    def _create(self, service: str, credentials: AwsCredentials | None) -> Any:
+        if credentials is None:
+            return self._session.client(service, config=self._unsigned_config)  # type: ignore[call-overload]
+        return self._session.client(  # type: ignore[call-overload]
+            service,
+            config=self._config,
+            aws_access_key_id=credentials.access_key_id,
+            aws_secret_access_key=credentials.secret_access_key,
+            aws_session_token=credentials.session_token,
+        )
+
+    async def run(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+        """Run a blocking boto3 call in the pool, keeping the caller's context variables."""
+        loop = asyncio.get_running_loop()
+        context = contextvars.copy_context()
+        call = functools.partial(context.run, fn, *args, **kwargs)
+        return await loop.run_in_executor(self._executor, call)
+
+    def close(self) -> None:
+        """Stop the pool (waiting for running calls) and close every cached client."""
+        self._executor.shutdown(wait=True, cancel_futures=True)
+        with self._lock:
+            clients = list(self._clients.values())
+            self._clients.clear()
+        for cached in clients:
+            cached.close()

@@ -1,0 +1,53 @@
+"""GET /credentials: the user's temporary AWS credentials."""
+
+from __future__ import annotations
+
+from litestar import get
+from litestar.di import Provide
+
+from connector.api.envelope import ApiResponse, ok
+from connector.api.responses import error_responses
+from connector.api.schemas import CredentialsData
+from connector.api.security import SECURITY, ServicesDep, UserId, provide_user_id, requires
+from connector.domain.models import Scope
+from connector.errors import ErrorCode
+
+
+@get(
+    "/credentials",
+    operation_id="getCredentials",
+    tags=["connection"],
+    guards=[requires(Scope.CREDENTIALS_READ)],
+    security=SECURITY,
+    dependencies={"user_id": Provide(provide_user_id)},
+    responses=error_responses(
+        ErrorCode.MISSING_USER_ID,
+        ErrorCode.NOT_CONNECTED,
+        ErrorCode.REAUTH_REQUIRED,
+        ErrorCode.ACCESS_DENIED,
+        ErrorCode.RATE_LIMITED,
+        ErrorCode.UPSTREAM_UNAVAILABLE,
+        ErrorCode.GET_CONNECTION_FAILED,
+    ),
+)
+async def get_credentials(services: ServicesDep, user_id: UserId) -> ApiResponse[CredentialsData]:
+    """Temporary AWS credentials of the user's Cognito identity, re-minted before they expire
+    (never handed out in their last sixth of life). Needs the `credentials:read` scope, which
+    keys only get when it is asked for by name.
+
+    `data` also carries `Version: 1`, the marker of AWS's `credential_process` format, which
+    names its fields in PascalCase; a profile can map this answer onto it, for example:
+    `credential_process = sh -c 'curl -fsS -H "Authorization: Bearer $KEY" -H "X-User-Id: alice"
+    https://connector.example/credentials | jq ".data | {Version, AccessKeyId: .accessKeyId,
+    SecretAccessKey: .secretAccessKey, SessionToken: .sessionToken, Expiration: .expiration}"'`.
+    """
+    credentials = await services.oauth().credentials.get_credentials(user_id)
+    return ok(
+        CredentialsData(
+            access_key_id=credentials.access_key_id,
+            secret_access_key=credentials.secret_access_key,
+            session_token=credentials.session_token,
+            expiration=credentials.expiration,
+            identity_id=credentials.identity_id,
+        )
+    )

@@ -1,0 +1,366 @@
+"""CredentialService over honest fakes and a fixed clock: freshness, single minting, sealing."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+import pytest
+from fakes import (
+    FakeCache,
+    FakeConnectionStore,
+    FakeIdentityProvider,
+    FakeTokenVerifier,
+    FixedClock,
+)
+
+from connector.adapters.crypto import FernetCipher, generate_key
+from connector.domain.aws import AwsCredentials
+from connector.errors import (
+    AccessDeniedError,
+    NotConnectedError,
+    ReauthRequiredError,
+    VersionConflictError,
+)
+from connector.services.connections import ConnectionService
+from connector.services.credentials import CredentialService, credentials_cache_key
+from connector.services.disconnect import DisconnectService
+from connector.services.oauth_flow import OAuthFlowService
+from connector.services.single_flight import DistributedLock
+from connector.services.tokens import TokenService
+from connector.services.tolerant_cache import TolerantCache
+from connector.settings import FreshnessSettings
+
+TOKEN_LIFETIME = 3600
+CREDENTIALS_LIFETIME = 3600  # windows: advisory last 900 s (cap), mandatory last 600 s (cap)
+
+
+class FakeIdentityBroker:
+    """Cognito Identity in miniature: one identity per Cognito user, expired ID tokens refused
+    (as Cognito does), new credentials per mint, counters and an optional delay."""
+
+    def __init__(self, clock: FixedClock, *, lifetime: int = CREDENTIALS_LIFETIME) -> None:
+        self.clock = clock
+        self.lifetime = lifetime
+        self.get_id_calls = 0
+        self.mint_calls = 0
+        self.delay = 0.0
+
+    def _claims(self, id_token: str) -> dict[str, object]:
+        claims: dict[str, object] = json.loads(id_token)
+        if int(str(claims["exp"])) <= self.clock.now().timestamp():
+            raise AccessDeniedError("NotAuthorizedException: Invalid login token. Token expired")
+        return claims
+
+    async def get_identity_id(self, id_token: str) -> str:
+        self.get_id_calls += 1
+        return f"us-east-1:{self._claims(id_token)['sub']}"
+
+    async def get_credentials(self, identity_id: str, id_token: str) -> AwsCredentials:
+        self.mint_calls += 1
+        serial = self.mint_calls
+        if self.delay:
+            await asyncio.sleep(self.delay)
+        claims = self._claims(id_token)
+        assert identity_id == f"us-east-1:{claims['sub']}", "Logins do not match the identity"
+        now = self.clock.now()
+        return AwsCredentials(
+            access_key_id=f"ASIAFAKE{serial:08d}",
+            secret_access_key=f"secret-{serial}-{secrets.token_hex(8)}",
+            session_token=f"session-{serial}-{secrets.token_hex(8)}",
+            expiration=now + timedelta(seconds=self.lifetime),
+            identity_id=identity_id,
+            issued_at=now,
+        )
+
+
+@dataclass
+class World:
+    clock: FixedClock
+    store: FakeConnectionStore
+    cache: FakeCache
+    cipher: FernetCipher
+    provider: FakeIdentityProvider
+    broker: FakeIdentityBroker
+    connections: ConnectionService
+    flow: OAuthFlowService
+    tokens: TokenService
+
+    def credential_service(self) -> CredentialService:
+        """One replica's service (replicas share the store and cache, not the single-flight)."""
+        return CredentialService(
+            connections=self.connections,
+            tokens=self.tokens,
+            broker=self.broker,
+            cache=self.cache,
+            cipher=self.cipher,
+            lock=DistributedLock(self.cache, poll=0.001),
+            clock=self.clock,
+            windows=FreshnessSettings(),
+        )
+
+    async def connect(self, user: str = "alice", sub: str = "sub-1") -> None:
+        start = await self.flow.start(user, None)
+        outcome = await self.flow.complete(
+            start.state, code=self.provider.authorize(start.state, sub)
+        )
+        assert outcome.error is None, outcome.error
+
+
+@pytest.fixture
+def world() -> World:
+    clock = FixedClock()
+    store, cache = FakeConnectionStore(), FakeCache()
+    cipher = FernetCipher((generate_key(),))
+    provider = FakeIdentityProvider(clock, lifetime=TOKEN_LIFETIME)
+    verifier = FakeTokenVerifier(clock)
+    connections = ConnectionService(store, TolerantCache(cache), cipher, clock)
+    flow = OAuthFlowService(
+        provider=provider, verifier=verifier, connections=connections, cache=cache,
+        cipher=cipher, clock=clock, redirect_allowlist=(),
+    )  # fmt: skip
+    tokens = TokenService(
+        connections=connections, provider=provider, verifier=verifier,
+        lock=DistributedLock(cache, poll=0.001), clock=clock, windows=FreshnessSettings(),
+    )  # fmt: skip
+    broker = FakeIdentityBroker(clock)
+    return World(clock, store, cache, cipher, provider, broker, connections, flow, tokens)
+
+
+async def settle() -> None:
+    """Let background tasks (an advisory re-mint) run to completion."""
+    for _ in range(100):
+        await asyncio.sleep(0)
+
+
+async def test_get_id_runs_once_per_user_and_the_identity_is_stored_on_the_connection(
+    world: World,
+) -> None:
+    await world.connect("alice", "sub-1")
+    await world.connect("bob", "sub-2")
+    service = world.credential_service()
+    for _ in range(5):
+        for user in ("alice", "bob"):
+            await service.get_credentials(user)
+            await service.get_credentials(user, force=True)
+        world.clock.advance(CREDENTIALS_LIFETIME + 1)
+    assert world.broker.get_id_calls == 2
+    assert world.store.rows["alice"].identity_id == "us-east-1:sub-1"
+    assert world.store.rows["bob"].identity_id == "us-east-1:sub-2"
+    assert world.broker.mint_calls == 20
+
+
+async def test_fifty_concurrent_requests_mint_once(world: World) -> None:
+    await world.connect()
+    world.broker.delay = 0.01
+    service = world.credential_service()
+    results = await asyncio.gather(*(service.get_credentials("alice") for _ in range(50)))
+    assert world.broker.mint_calls == 1
+    assert world.broker.get_id_calls == 1
+    assert len({r.access_key_id for r in results}) == 1
+
+
+async def test_two_replicas_at_once_mint_once(world: World) -> None:
+    await world.connect()
+    world.broker.delay = 0.01
+    replicas = [world.credential_service() for _ in range(3)]
+    results = await asyncio.gather(
+        *(replica.get_credentials("alice") for replica in replicas for _ in range(10))
+    )
+    assert world.broker.mint_calls == 1
+    assert len({r.access_key_id for r in results}) == 1
+
+
+async def test_fresh_credentials_are_served_from_the_cache(world: World) -> None:
+    await world.connect()
+    service = world.credential_service()
+    first = await service.get_credentials("alice")
+    world.clock.advance(CREDENTIALS_LIFETIME - 901)  # just before the advisory window
+    again = await service.get_credentials("alice")
+    await settle()
+    assert again == first
+    assert world.broker.mint_calls == 1
+
+
+async def test_the_advisory_window_serves_cached_and_re_mints_once_in_the_background(
+    world: World,
+) -> None:
+    await world.connect()
+    service = world.credential_service()
+    first = await service.get_credentials("alice")
+    world.clock.advance(CREDENTIALS_LIFETIME - 800)  # 800 s left: advisory, not mandatory
+    world.broker.delay = 0.01
+    served = await asyncio.gather(*(service.get_credentials("alice") for _ in range(10)))
+    assert all(s == first for s in served)
+    await asyncio.sleep(0.05)
+    assert world.broker.mint_calls == 2
+    renewed = await service.get_credentials("alice")
+    assert renewed.access_key_id != first.access_key_id
+    assert renewed.issued_at == world.clock.now()
+
+
+async def test_the_mandatory_window_waits_for_new_credentials(world: World) -> None:
+    await world.connect()
+    service = world.credential_service()
+    first = await service.get_credentials("alice")
+    world.clock.advance(CREDENTIALS_LIFETIME - 500)  # 500 s left: mandatory
+    world.broker.delay = 0.01
+    served = await asyncio.gather(*(service.get_credentials("alice") for _ in range(10)))
+    assert world.broker.mint_calls == 2
+    assert {s.access_key_id for s in served} == {"ASIAFAKE00000002"}
+    assert all(s.expiration - world.clock.now() > timedelta(seconds=600) for s in served)
+    assert first.access_key_id not in {s.access_key_id for s in served}
+
+
+async def test_expired_credentials_are_never_served(world: World) -> None:
+    await world.connect()
+    world.broker.lifetime = 90  # moto's lifetime: windows are 22.5 s and 15 s
+    service = world.credential_service()
+    first = await service.get_credentials("alice")
+    world.clock.advance(76)  # 14 s left: mandatory
+    second = await service.get_credentials("alice")
+    world.clock.advance(200)
+    third = await service.get_credentials("alice")
+    assert len({first.access_key_id, second.access_key_id, third.access_key_id}) == 3
+    assert third.expiration - world.clock.now() == timedelta(seconds=90)
+
+
+async def test_force_re_mints_even_when_cached_and_concurrent_forces_share_one_mint(
+    world: World,
+) -> None:
+    await world.connect()
+    service = world.credential_service()
+    first = await service.get_credentials("alice")
+    world.broker.delay = 0.01
+    forced = await asyncio.gather(*(service.get_credentials("alice", force=True) for _ in range(5)))
+    assert world.broker.mint_calls == 2
+    assert {f.access_key_id for f in forced} == {"ASIAFAKE00000002"}
+    assert (await service.get_credentials("alice")).access_key_id != first.access_key_id
+
+
+async def test_credentials_are_sealed_in_the_cache_with_a_ttl_to_expiration(
+    world: World,
+) -> None:
+    await world.connect()
+    service = world.credential_service()
+    credentials = await service.get_credentials("alice")
+    raw = world.cache.data[credentials_cache_key("alice")][0]
+    for secret in (
+        credentials.secret_access_key,
+        credentials.session_token,
+        credentials.access_key_id,
+    ):
+        assert secret.encode() not in raw
+    opened = json.loads(world.cipher.open(raw.decode()))
+    assert opened["secret_access_key"] == credentials.secret_access_key
+    ttl = await world.cache.ttl(credentials_cache_key("alice"))
+    assert ttl is not None
+    assert CREDENTIALS_LIFETIME - 5 < ttl <= CREDENTIALS_LIFETIME
+
+
+async def test_unreadable_cache_entries_are_replaced(world: World) -> None:
+    await world.connect()
+    service = world.credential_service()
+    await service.get_credentials("alice")
+    await world.cache.set(credentials_cache_key("alice"), b"not-a-sealed-value")
+    credentials = await service.get_credentials("alice")
+    assert world.broker.mint_calls == 2
+    assert (await service.get_credentials("alice")) == credentials
+
+
+async def test_a_cache_outage_still_serves_credentials(world: World) -> None:
+    await world.connect()
+    service = world.credential_service()
+    world.cache.down = True
+    first = await service.get_credentials("alice")
+    second = await service.get_credentials("alice")
+    assert first.identity_id == second.identity_id == "us-east-1:sub-1"
+    assert world.broker.get_id_calls == 1  # the identity id lives on the connection
+    world.cache.down = False
+    third = await service.get_credentials("alice")
+    assert (await service.get_credentials("alice")) == third
+
+
+async def test_an_expired_id_token_is_refreshed_before_minting(world: World) -> None:
+    await world.connect()
+    world.broker.lifetime = 600
+    service = world.credential_service()
+    await service.get_credentials("alice")
+    world.clock.advance(TOKEN_LIFETIME + 60)  # the ID token has expired too
+    credentials = await service.get_credentials("alice")
+    assert world.provider.refresh_calls == 1
+    assert credentials.expiration > world.clock.now()
+
+
+async def test_a_user_reconnected_as_another_cognito_user_gets_that_users_identity(
+    world: World,
+) -> None:
+    await world.connect("alice", "sub-1")
+    service = world.credential_service()
+    before = await service.get_credentials("alice")
+    await world.connect("alice", "sub-other")
+    after = await service.get_credentials("alice")
+    assert before.identity_id == "us-east-1:sub-1"
+    assert after.identity_id == "us-east-1:sub-other"
+    assert world.broker.get_id_calls == 2
+
+
+async def test_users_without_a_usable_connection_get_no_credentials(world: World) -> None:
+    service = world.credential_service()
+    with pytest.raises(NotConnectedError):
+        await service.get_credentials("nobody")
+    await world.connect()
+    await service.get_credentials("alice")
+    await world.connections.mark_reauth_required(world.store.rows["alice"])
+    with pytest.raises(ReauthRequiredError):
+        await service.get_credentials("alice")
+
+
+async def test_disconnect_purges_cached_credentials(world: World) -> None:
+    await world.connect()
+    service = world.credential_service()
+    await service.get_credentials("alice")
+    assert credentials_cache_key("alice") in world.cache.data
+    disconnect = DisconnectService(
+        world.connections, world.provider, cache=TolerantCache(world.cache)
+    )
+    await disconnect.disconnect("alice")
+    assert credentials_cache_key("alice") not in world.cache.data
+    with pytest.raises(NotConnectedError):
+        await service.get_credentials("alice")
+
+
+async def test_set_identity_id_retries_over_a_concurrent_write(world: World) -> None:
+    await world.connect()
+    stale = world.store.rows["alice"]
+    world.clock.advance(5)
+    await world.connect()  # a reconnect by the same Cognito user bumps the version
+    stored = await world.connections.set_identity_id(stale, "us-east-1:sub-1")
+    assert stored.identity_id == "us-east-1:sub-1"
+    assert stored.version == stale.version + 2
+    assert world.store.rows["alice"].identity_id == "us-east-1:sub-1"
+
+
+async def test_set_identity_id_keeps_the_identity_another_writer_stored_first(
+    world: World,
+) -> None:
+    await world.connect()
+    stale = world.store.rows["alice"]
+    await world.connections.set_identity_id(stale, "us-east-1:first")
+    stored = await world.connections.set_identity_id(stale, "us-east-1:second")
+    assert stored.identity_id == "us-east-1:first"
+    assert world.store.rows["alice"].identity_id == "us-east-1:first"
+
+
+async def test_set_identity_id_refuses_a_connection_replaced_by_another_cognito_user(
+    world: World,
+) -> None:
+    await world.connect("alice", "sub-1")
+    stale = world.store.rows["alice"]
+    await world.connect("alice", "sub-2")
+    with pytest.raises(VersionConflictError):
+        await world.connections.set_identity_id(stale, "us-east-1:sub-1")
+    assert world.store.rows["alice"].identity_id is None
