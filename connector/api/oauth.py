@@ -25,6 +25,7 @@ from connector.api.security import (
     ServicesDep,
     UserId,
     UserIdHeader,
+    acting_for_user,
     provide_user_id,
     requires,
 )
@@ -143,11 +144,8 @@ class CallbackController(Controller):
     "/disconnect",
     operation_id="disconnect",
     tags=["connection"],
-    guards=[requires(Scope.CONNECT)],
-    security=SECURITY,
-    dependencies={"user_id": Provide(provide_user_id)},
     status_code=200,
-    responses=error_responses(ErrorCode.MISSING_USER_ID),
+    **acting_for_user(Scope.CONNECT),
 )
 async def disconnect(services: ServicesDep, user_id: UserId) -> ApiResponse[DisconnectData]:
     """Revoke the refresh token at Cognito, delete the connection and every cached item.

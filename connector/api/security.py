@@ -6,15 +6,16 @@ from typing import Annotated, Any
 
 from litestar import Request
 from litestar.connection import ASGIConnection
-from litestar.di import NamedDependency
+from litestar.di import NamedDependency, Provide
 from litestar.handlers.base import BaseRouteHandler
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.params import HeaderParameter
 from litestar.types import Guard
 
+from connector.api.responses import error_responses
 from connector.domain.identifiers import parse_user_id
 from connector.domain.models import ApiKey, Scope
-from connector.errors import AuthenticationError
+from connector.errors import AuthenticationError, ErrorCode
 from connector.services.access import require_scope
 from connector.services.container import Services
 
@@ -59,6 +60,17 @@ ServicesDep = NamedDependency[Services]
 """The process's services, injected by name (`services`)."""
 UserId = NamedDependency[str]
 """The validated X-User-Id, injected by name (`user_id`)."""
+
+
+def acting_for_user(scope: Scope, *codes: ErrorCode) -> dict[str, Any]:
+    """Route options shared by every route that acts for a user: the key's scope, the validated
+    X-User-Id, the security schemes and the documented failures."""
+    return {
+        "guards": [requires(scope)],
+        "security": SECURITY,
+        "dependencies": {"user_id": Provide(provide_user_id)},
+        "responses": error_responses(ErrorCode.MISSING_USER_ID, *codes),
+    }
 
 
 async def provide_api_key(request: Request[Any, Any, Any]) -> ApiKey:

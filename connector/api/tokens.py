@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from litestar import get
-from litestar.di import Provide
 
 from connector.api.envelope import ApiResponse, ok
-from connector.api.responses import error_responses
 from connector.api.schemas import TokenData
-from connector.api.security import SECURITY, ServicesDep, UserId, provide_user_id, requires
+from connector.api.security import (
+    ServicesDep,
+    UserId,
+    acting_for_user,
+)
 from connector.domain.models import Scope
 from connector.errors import ErrorCode
 
@@ -17,11 +19,8 @@ from connector.errors import ErrorCode
     "/token",
     operation_id="getToken",
     tags=["connection"],
-    guards=[requires(Scope.TOKEN_READ)],
-    security=SECURITY,
-    dependencies={"user_id": Provide(provide_user_id)},
-    responses=error_responses(
-        ErrorCode.MISSING_USER_ID,
+    **acting_for_user(
+        Scope.TOKEN_READ,
         ErrorCode.NOT_CONNECTED,
         ErrorCode.REAUTH_REQUIRED,
         ErrorCode.UPSTREAM_UNAVAILABLE,
