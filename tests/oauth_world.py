@@ -8,13 +8,13 @@ from collections.abc import Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
 from fakes import FixedClock
 from jose import jwt
+from login_form import parse_login_form
 
 from connector.app import create_app
 from connector.bootstrap import Container, build_container
@@ -54,20 +54,6 @@ class TamperingTransport(httpx.AsyncBaseTransport):
         if "id_token" in body:
             body["id_token"] = self.bend(body)
         return httpx.Response(response.status_code, json=body)
-
-
-class _Form(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__()
-        self.action = ""
-        self.fields: dict[str, str] = {}
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        values = {k: v or "" for k, v in attrs}
-        if tag == "form":
-            self.action = values.get("action", "")
-        elif tag == "input" and values.get("type") == "hidden":
-            self.fields[values["name"]] = values.get("value", "")
 
 
 @dataclass
@@ -115,9 +101,8 @@ class CognitoWorld:
         async with httpx.AsyncClient(transport=self.transport, base_url=COGNITO_URL) as browser:
             form_page = await browser.get(auth_url)
             assert form_page.status_code == 200, form_page.text
-            form = _Form()
-            form.feed(form_page.text)
-            fields = {**form.fields, "username": user.username, "password": user.password}
+            form = parse_login_form(form_page.text)
+            fields = {**form.hidden, "username": user.username, "password": user.password}
             answer = await browser.post(form.action, data=fields)
         assert answer.status_code == 302, answer.text
         return answer.headers["location"]

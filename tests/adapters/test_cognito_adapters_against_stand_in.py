@@ -7,11 +7,11 @@ import hashlib
 import secrets
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from html.parser import HTMLParser
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
+from login_form import parse_login_form
 
 from connector.adapters.cognito_jwt import CognitoTokenVerifier
 from connector.adapters.cognito_oauth import CognitoOAuthClient
@@ -39,20 +39,6 @@ def pool_keys() -> KeySet:
     return KeySet.generate()  # RSA generation is slow: one set for the module
 
 
-class _LoginForm(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__()
-        self.action = ""
-        self.hidden: dict[str, str] = {}
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        values = {name: value or "" for name, value in attrs}
-        if tag == "form":
-            self.action = values["action"]
-        elif tag == "input" and values.get("type") == "hidden":
-            self.hidden[values["name"]] = values.get("value", "")
-
-
 @dataclass
 class Stand:
     hosted_ui: HostedUi
@@ -65,8 +51,7 @@ class Stand:
         url = self.provider.authorization_url(state=state, nonce=nonce, code_challenge=challenge)
         page = await self.browser.get(url)
         assert page.status_code == 200, page.text
-        form = _LoginForm()
-        form.feed(page.text)
+        form = parse_login_form(page.text)
         answer = await self.browser.post(
             form.action,
             data={**form.hidden, "username": ALICE.username, "password": ALICE.password},

@@ -13,7 +13,6 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from html.parser import HTMLParser
 from pathlib import Path
 from typing import IO, Any
 from urllib.parse import parse_qs, urljoin, urlsplit
@@ -21,6 +20,7 @@ from urllib.parse import parse_qs, urljoin, urlsplit
 import boto3
 import httpx
 import pytest
+from login_form import parse_login_form
 
 READY = "CONNECTOR_DEV_READY "
 START_TIMEOUT = 60.0
@@ -118,22 +118,6 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
             process.wait(STOP_TIMEOUT)
 
 
-class FormParser(HTMLParser):
-    """The first form of a page: its action and every named input's value."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.action: str | None = None
-        self.fields: dict[str, str] = {}
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        values = dict(attrs)
-        if tag == "form" and self.action is None:
-            self.action = values.get("action") or ""
-        elif tag == "input" and values.get("name"):
-            self.fields[values["name"] or ""] = values.get("value") or ""
-
-
 def test_the_banner_names_every_url_the_user_and_the_key(sandbox: Sandbox) -> None:
     facts, banner = sandbox.facts, "\n".join(sandbox.stdout)
     connector, cognito, aws = (f"http://127.0.0.1:{port}" for port in sandbox.ports)
@@ -181,9 +165,8 @@ def test_the_browser_flow_connects_the_demo_user(sandbox: Sandbox) -> None:
 
     login_page = browser.get(auth_url)
     assert login_page.status_code == 200, login_page.text
-    form = FormParser()
-    form.feed(login_page.text)
-    assert form.action is not None
+    form = parse_login_form(login_page.text)
+    assert form.action
     assert {"username", "password"} <= set(form.fields)
     fields = {**form.fields, "username": facts["username"], "password": facts["password"]}
     signed_in = browser.post(urljoin(auth_url, form.action), data=fields)

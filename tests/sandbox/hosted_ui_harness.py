@@ -7,12 +7,12 @@ import hashlib
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
 from litestar import Litestar
+from login_form import parse_login_form
 
 from connector.sandbox.hosted_ui import HostedUi, SandboxUser
 
@@ -54,26 +54,7 @@ class SignIn:
     redirect_uri: str
 
 
-class _FormParser(HTMLParser):
-    """Reads the login form the way a browser would: its action, method and hidden inputs."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.form: dict[str, str] = {}
-        self.hidden: dict[str, str] = {}
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        values = {name: value or "" for name, value in attrs}
-        if tag == "form":
-            self.form = values
-        elif tag == "input" and values.get("type") == "hidden":
-            self.hidden[values["name"]] = values.get("value", "")
-
-
-def parse_form(html: str) -> _FormParser:
-    parser = _FormParser()
-    parser.feed(html)
-    return parser
+parse_form = parse_login_form
 
 
 class Sandbox:
