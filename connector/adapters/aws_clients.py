@@ -61,6 +61,7 @@ class AwsClients:
             retries={"mode": "standard", "max_attempts": 3},
         )
         self._unsigned_config = self._config.merge(Config(signature_version=UNSIGNED))
+        self._s3_config = self._config.merge(Config(signature_version="s3v4"))
         self._clients: OrderedDict[_ClientKey, Any] = OrderedDict()
         self._lock = threading.Lock()
         self._executor = ThreadPoolExecutor(
@@ -98,9 +99,11 @@ class AwsClients:
     def _create(self, service: str, credentials: AwsCredentials | None) -> Any:
         if credentials is None:
             return self._session.client(service, config=self._unsigned_config)  # type: ignore[call-overload]
+        # S3 presigned URLs must be SigV4 (botocore still defaults to SigV2 for us-east-1).
+        config = self._s3_config if service == "s3" else self._config
         return self._session.client(  # type: ignore[call-overload]
             service,
-            config=self._config,
+            config=config,
             aws_access_key_id=credentials.access_key_id,
             aws_secret_access_key=credentials.secret_access_key,
             aws_session_token=credentials.session_token,

@@ -1,0 +1,152 @@
+"""Lambda on boto3 as the user: list and describe functions, invoke them."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import contextlib
+import json
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from connector.adapters.aws_clients import AwsClients
+from connector.adapters.aws_errors import map_aws_error
+from connector.domain.aws import (
+    AwsCredentials,
+    FunctionDetail,
+    FunctionPage,
+    FunctionSummary,
+    InvokeResult,
+)
+from connector.errors import ErrorCode
+
+if TYPE_CHECKING:
+    from mypy_boto3_lambda import LambdaClient
+
+T = TypeVar("T")
+
+_AWS_ERRORS = (ClientError, BotoCoreError)
+
+
+class LambdaGateway:
+    """Every Lambda call the services make, signed with the user's own credentials."""
+
+    def __init__(self, clients: AwsClients) -> None:
+        self._clients = clients
+
+    async def list_functions(
+        self, creds: AwsCredentials, *, marker: str | None = None, max_items: int = 50
+    ) -> FunctionPage:
+        """One page of ListFunctions and the marker of the next one."""
+        paging: dict[str, Any] = {"MaxItems": max_items}
+        if marker:
+            paging["Marker"] = marker
+        client = self._lambda(creds)
+        answer = await self._call(ErrorCode.LIST_FUNCTIONS_FAILED, client.list_functions, **paging)
+        return FunctionPage(
+            functions=tuple(
+                FunctionSummary(**_summary(config)) for config in answer.get("Functions", [])
+            ),
+            next_marker=answer.get("NextMarker"),
+        )
+
+    async def get_function(self, creds: AwsCredentials, name: str) -> FunctionDetail:
+        """The function's configuration (GetFunction; the code location is dropped)."""
+        client = self._lambda(creds)
+        answer = await self._call(
+            ErrorCode.GET_FUNCTION_FAILED, client.get_function, FunctionName=name
+        )
+        config = answer.get("Configuration", {})
+        return FunctionDetail(
+            **_summary(config),
+            role=config.get("Role"),
+            state=config.get("State"),
+            code_size=config.get("CodeSize"),
+        )
+
+    async def invoke(
+        self,
+        creds: AwsCredentials,
+        name: str,
+        payload: bytes,
+        *,
+        invocation_type: Literal["RequestResponse", "Event"] = "RequestResponse",
+        log_type: Literal["None", "Tail"] = "None",
+    ) -> InvokeResult:
+        """Invoke the function. An error raised *by the function* is in `function_error` (and
+        its payload), not raised: the call itself succeeded."""
+        client = self._lambda(creds)
+        answer = await self._call(
+            ErrorCode.INVOKE_LAMBDA_FAILED,
+            _invoke,
+            client,
+            FunctionName=name,
+            Payload=payload,
+            InvocationType=invocation_type,
+            LogType=log_type,
+        )
+        body: bytes = answer.pop("Body")
+        # An asynchronous invocation queues the event; AWS answers 202 with no payload.
+        returned = None if invocation_type == "Event" else _parse(body)
+        return InvokeResult(
+            status_code=answer.get("StatusCode", 0),
+            payload=returned,
+            function_error=answer.get("FunctionError"),
+            log_result=_decode_log(answer.get("LogResult")),
+            executed_version=answer.get("ExecutedVersion"),
+        )
+
+    def _lambda(self, creds: AwsCredentials) -> LambdaClient:
+        client: LambdaClient = self._clients.client("lambda", creds)
+        return client
+
+    async def _call(self, op: ErrorCode, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+        try:
+            return await self._clients.run(fn, *args, **kwargs)
+        except _AWS_ERRORS as exc:
+            raise map_aws_error(exc, op) from exc
+
+
+def _invoke(client: LambdaClient, **params: Any) -> dict[str, Any]:
+    """Invoke and read the (at most 6 MB) response payload in the same worker thread."""
+    answer: dict[str, Any] = dict(client.invoke(**params))
+    stream = answer.pop("Payload", None)
+    if stream is None:
+        return {**answer, "Body": b""}
+    with contextlib.closing(stream):
+        return {**answer, "Body": stream.read()}
+
+
+def _summary(config: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "name": config.get("FunctionName", ""),
+        "arn": config.get("FunctionArn", ""),
+        "runtime": config.get("Runtime"),
+        "handler": config.get("Handler"),
+        "description": config.get("Description"),
+        "memory_size": config.get("MemorySize"),
+        "timeout": config.get("Timeout"),
+        "last_modified": config.get("LastModified"),
+    }
+
+
+def _parse(body: bytes) -> Any:
+    """The payload as JSON; a body that is not JSON is returned as text rather than lost."""
+    if not body.strip():
+        return None
+    try:
+        return json.loads(body)
+    except ValueError:
+        return body.decode("utf-8", errors="replace")
+
+
+def _decode_log(log_result: str | None) -> str | None:
+    """LogResult is the base64 tail (last 4 KB) of the execution log."""
+    if not log_result:
+        return None
+    try:
+        return base64.b64decode(log_result, validate=True).decode("utf-8", errors="replace")
+    except (binascii.Error, ValueError):
+        return None

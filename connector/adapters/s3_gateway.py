@@ -1,0 +1,336 @@
+"""S3 on boto3 as the user: listings, streamed reads and writes, deletes, presigned URLs."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import math
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from connector.adapters.aws_clients import AwsClients
+from connector.adapters.aws_errors import map_aws_error
+from connector.domain.aws import AwsCredentials, Bucket, ObjectPage, ObjectSummary
+from connector.domain.aws_names import validate_range_header
+from connector.errors import ConnectorError, ErrorCode, ValidationError
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+
+T = TypeVar("T")
+_Call = Callable[..., Awaitable[Any]]
+log = logging.getLogger(__name__)
+
+_AWS_ERRORS = (ClientError, BotoCoreError)
+_GET, _PUT = ErrorCode.GET_OBJECT_FAILED, ErrorCode.PUT_OBJECT_FAILED
+_MAX_PARTS, _MIN_PART = 10_000, 5 << 20
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class S3Object:
+    """An object being read. Iterating `chunks` to the end or `aclose()` frees the connection."""
+
+    content_type: str | None
+    content_length: int | None
+    etag: str | None
+    content_range: str | None
+    status: int
+    last_modified: datetime | None
+    chunks: AsyncIterator[bytes]
+    _release: Callable[[], Awaitable[None]] = field(repr=False, compare=False)
+
+    async def aclose(self) -> None:
+        """Stop reading and release the connection (safe to call more than once)."""
+        await self._release()
+
+
+class S3Gateway:
+    """Every S3 call the services make, signed with the user's own credentials."""
+
+    def __init__(
+        self,
+        clients: AwsClients,
+        *,
+        chunk_size: int = 1 << 20,
+        multipart_threshold: int = 8 << 20,
+        part_size: int = 8 << 20,
+    ) -> None:
+        if chunk_size < 1 or multipart_threshold < 0 or part_size < _MIN_PART:
+            raise ValueError("need chunk_size >= 1, multipart_threshold >= 0, part_size >= 5 MiB")
+        self._clients = clients
+        self._chunk_size = chunk_size
+        self._threshold = multipart_threshold
+        self._part_size = part_size
+        # Aborts that outlive a cancelled upload; held so they are not garbage-collected.
+        self._aborts: set[asyncio.Task[None]] = set()
+
+    async def list_buckets(self, creds: AwsCredentials) -> list[Bucket]:
+        """Every bucket the user's credentials may list."""
+        answer = await self._call(ErrorCode.LIST_BUCKETS_FAILED, self._s3(creds).list_buckets)
+        return [
+            Bucket(name=b["Name"], creation_date=b.get("CreationDate"))
+            for b in answer.get("Buckets", [])
+        ]
+
+    async def list_objects(
+        self,
+        creds: AwsCredentials,
+        bucket: str,
+        *,
+        prefix: str | None = None,
+        delimiter: str | None = None,
+        max_keys: int = 1000,
+        continuation_token: str | None = None,
+    ) -> ObjectPage:
+        """One page of ListObjectsV2: objects, common prefixes and the next token."""
+        given = {"Prefix": prefix, "Delimiter": delimiter, "ContinuationToken": continuation_token}
+        answer = await self._call(
+            ErrorCode.LIST_OBJECTS_FAILED,
+            self._s3(creds).list_objects_v2,
+            Bucket=bucket,
+            MaxKeys=max_keys,
+            **{name: value for name, value in given.items() if value},
+        )
+        objects = (
+            ObjectSummary(
+                key=o["Key"],
+                size=o["Size"],
+                last_modified=o["LastModified"],
+                etag=o.get("ETag", ""),
+                storage_class=o.get("StorageClass"),
+            )
+            for o in answer.get("Contents", [])
+        )
+        return ObjectPage(
+            objects=tuple(objects),
+            common_prefixes=tuple(p["Prefix"] for p in answer.get("CommonPrefixes", [])),
+            is_truncated=bool(answer.get("IsTruncated")),
+            next_continuation_token=answer.get("NextContinuationToken"),
+        )
+
+    async def open_object(
+        self, creds: AwsCredentials, bucket: str, key: str, *, range_header: str | None = None
+    ) -> S3Object:
+        """GetObject; the body is read `chunk_size` at a time as the caller iterates."""
+        ranged = {} if range_header is None else {"Range": validate_range_header(range_header)}
+        client = self._s3(creds)
+        answer = await self._call(_GET, client.get_object, Bucket=bucket, Key=key, **ranged)
+        body = _Body(self._clients, answer["Body"], self._chunk_size)
+        return S3Object(
+            content_type=answer.get("ContentType"),
+            content_length=answer.get("ContentLength"),
+            etag=answer.get("ETag"),
+            content_range=answer.get("ContentRange"),
+            status=206 if answer.get("ContentRange") else 200,  # S3 sends it only with 206
+            last_modified=answer.get("LastModified"),
+            chunks=body.chunks,
+            _release=body.aclose,
+        )
+
+    async def put_object(
+        self,
+        creds: AwsCredentials,
+        bucket: str,
+        key: str,
+        chunks: AsyncIterator[bytes],
+        *,
+        content_type: str | None,
+        content_length: int | None,
+    ) -> tuple[str | None, str | None]:
+        """Store the streamed body; returns (etag, version id). Up to `multipart_threshold`
+        bytes go in one PutObject, more in a multipart upload that is aborted on any failure
+        or cancellation, so nothing half-written remains."""
+        client = self._s3(creds)
+        target: dict[str, Any] = {"Bucket": bucket, "Key": key}
+        extra = {"ContentType": content_type} if content_type else {}
+        stream, head = aiter(chunks), bytearray()
+        # Buffer at most the threshold (plus one chunk) to learn which way to go. Buffers go to
+        # botocore as they are (it takes a bytearray): a part is never copied.
+        async for chunk in stream:
+            head += chunk
+            if len(head) > self._threshold:
+                break
+        else:
+            _check_length(len(head), content_length, ended=True)
+            put = await self._call(_PUT, client.put_object, **target, **extra, Body=head)
+            return put.get("ETag"), put.get("VersionId")
+        created = await self._call(_PUT, client.create_multipart_upload, **target, **extra)
+        upload = _Upload(self._call, client, {**target, "UploadId": created["UploadId"]})
+        part_size = self._part_size
+        if content_length is not None:  # parts big enough to stay within 10,000 of them
+            part_size = max(part_size, math.ceil(content_length / _MAX_PARTS))
+        try:
+            received = len(head)
+            async for chunk in stream:
+                if len(head) >= part_size:
+                    await upload.part(head)
+                    head = bytearray()
+                head += chunk
+                received += len(chunk)
+                _check_length(received, content_length, ended=False)
+            _check_length(received, content_length, ended=True)
+            return await upload.complete(head)
+        except BaseException:
+            abort = asyncio.ensure_future(upload.abort())
+            self._aborts.add(abort)
+            abort.add_done_callback(self._aborts.discard)
+            await asyncio.shield(abort)  # a second cancellation must not stop the abort
+            raise
+
+    async def delete_object(self, creds: AwsCredentials, bucket: str, key: str) -> None:
+        """Delete the key; a missing key is not an error (S3 answers 204 either way)."""
+        client = self._s3(creds)
+        await self._call(
+            ErrorCode.DELETE_OBJECT_FAILED, client.delete_object, Bucket=bucket, Key=key
+        )
+
+    async def presign(
+        self,
+        creds: AwsCredentials,
+        bucket: str,
+        key: str,
+        *,
+        method: Literal["GET", "PUT"],
+        expires_in: int,
+    ) -> str:
+        """A URL signed with the user's credentials, valid for `expires_in` seconds."""
+        return await self._call(
+            _GET if method == "GET" else _PUT,
+            self._s3(creds).generate_presigned_url,
+            ClientMethod="get_object" if method == "GET" else "put_object",
+            Params={"Bucket": bucket, "Key": key},
+            ExpiresIn=expires_in,
+            HttpMethod=method,
+        )
+
+    def _s3(self, creds: AwsCredentials) -> S3Client:
+        client: S3Client = self._clients.client("s3", creds)
+        return client
+
+    async def _call(self, op: ErrorCode, fn: Callable[..., T], /, **kwargs: Any) -> T:
+        try:
+            return await self._clients.run(fn, **kwargs)
+        except _AWS_ERRORS as exc:
+            raise _mapped(exc, op) from exc
+
+
+class _Body:
+    """A botocore StreamingBody read `size` bytes at a time in the pool, closed exactly once."""
+
+    def __init__(self, clients: AwsClients, body: Any, size: int) -> None:
+        self._clients, self._body, self._size = clients, body, size
+        self._reading: asyncio.Future[bytes] | None = None
+        self._closed = False
+        self.chunks: AsyncGenerator[bytes, None] = self._read()
+
+    async def _read(self) -> AsyncGenerator[bytes, None]:
+        try:
+            while True:
+                self._reading = asyncio.ensure_future(
+                    self._clients.run(self._body.read, self._size)
+                )
+                # Shielded: a cancelled reader must not close the body under a running read.
+                chunk = await asyncio.shield(self._reading)
+                self._reading = None
+                if not chunk:
+                    return
+                yield chunk
+        except _AWS_ERRORS as exc:
+            raise _mapped(exc, _GET) from exc
+        finally:
+            self._close()
+
+    async def aclose(self) -> None:
+        self._close()
+        with contextlib.suppress(RuntimeError):  # another task is iterating; it will stop
+            await self.chunks.aclose()
+
+    def _close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        reading, self._reading = self._reading, None
+        if reading is None or reading.done():
+            self._body.close()
+            return
+
+        def close_after(done: asyncio.Future[bytes]) -> None:
+            _settled(done)
+            self._body.close()
+
+        reading.add_done_callback(close_after)
+
+
+class _Upload:
+    """The parts of one multipart upload; `abort` waits for a part still in flight."""
+
+    def __init__(self, call: _Call, client: S3Client, target: dict[str, Any]) -> None:
+        self._call, self._client, self._target = call, client, target
+        self._parts: list[dict[str, Any]] = []
+        self._sending: asyncio.Future[Any] | None = None
+
+    async def part(self, data: bytearray) -> None:
+        """Upload `data` as the next part. It is handed over, not copied: never touch it again."""
+        number = len(self._parts) + 1
+        if number > _MAX_PARTS:
+            raise ValidationError(f"the body needs more than {_MAX_PARTS} parts")
+        upload_part = self._client.upload_part
+        send = self._call(_PUT, upload_part, **self._target, PartNumber=number, Body=data)
+        self._sending = asyncio.ensure_future(send)
+        # Shielded so that an abort can wait for this part instead of racing it.
+        answer = await asyncio.shield(self._sending)
+        self._sending = None
+        self._parts.append({"PartNumber": number, "ETag": answer["ETag"]})
+
+    async def complete(self, rest: bytearray) -> tuple[str | None, str | None]:
+        if rest or not self._parts:
+            await self.part(rest)
+        done = await self._call(
+            _PUT,
+            self._client.complete_multipart_upload,
+            **self._target,
+            MultipartUpload={"Parts": self._parts},
+        )
+        return done.get("ETag"), done.get("VersionId")
+
+    async def abort(self) -> None:
+        sending, self._sending = self._sending, None
+        if sending is not None:
+            # S3 may keep a part that lands after the abort: let it land first.
+            await asyncio.wait([sending])
+            _settled(sending)
+        try:
+            await self._call(_PUT, self._client.abort_multipart_upload, **self._target)
+        except ConnectorError as exc:
+            # The upload's own failure is what the caller must see; a lifecycle rule
+            # (AbortIncompleteMultipartUpload) is the backstop for what is left behind.
+            log.warning("could not abort a multipart upload (%s)", exc.details.get("upstreamCode"))
+
+
+def _mapped(exc: ClientError | BotoCoreError, op: ErrorCode) -> ConnectorError:
+    code = exc.response.get("Error", {}).get("Code") if isinstance(exc, ClientError) else None
+    if code == "InvalidRange":  # 416: the caller asked for bytes the object does not have
+        return ValidationError(
+            "the range is not satisfiable for this object",
+            details={"field": "range", "upstreamCode": code},
+        )
+    return map_aws_error(exc, op)
+
+
+def _settled(future: asyncio.Future[Any]) -> None:
+    """Mark a failure nobody awaits as seen (it is expected after a cancellation)."""
+    if not future.cancelled():
+        future.exception()
+
+
+def _check_length(received: int, expected: int | None, *, ended: bool) -> None:
+    if expected is not None and (received > expected or (ended and received != expected)):
+        raise ValidationError(
+            f"the body does not match its Content-Length of {expected} bytes",
+            details={"field": "contentLength"},
+        )

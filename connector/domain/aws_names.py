@@ -1,0 +1,106 @@
+"""AWS's naming rules for S3 buckets and keys and Lambda function identifiers (pure checks)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from connector.errors import ValidationError
+
+BUCKET_MIN, BUCKET_MAX = 3, 63
+KEY_MAX_BYTES = 1024
+FUNCTION_NAME_MAX = 64
+# The API model's limit for the whole identifier (a full ARN with a qualifier).
+FUNCTION_IDENTIFIER_MAX = 256
+
+_BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]*[a-z0-9]")
+_IP_ADDRESS = re.compile(r"\d{1,3}(\.\d{1,3}){3}")
+# Reserved by S3 for IDNs, internal use and access-point / Object Lambda aliases.
+_RESERVED_PREFIXES = ("xn--", "sthree-")
+_RESERVED_SUFFIXES = ("-s3alias", "--ol-s3")
+_BUCKET_RULES: tuple[tuple[Callable[[str], bool], str], ...] = (
+    (lambda b: BUCKET_MIN <= len(b) <= BUCKET_MAX, f"{BUCKET_MIN} to {BUCKET_MAX} characters"),
+    (
+        lambda b: _BUCKET.fullmatch(b) is not None,
+        "lowercase letters, digits, dots and hyphens; first and last a letter or digit",
+    ),
+    (lambda b: ".." not in b, "no two adjacent dots"),
+    (lambda b: not _IP_ADDRESS.fullmatch(b), "must not be formatted as an IP address"),
+    (
+        lambda b: not b.startswith(_RESERVED_PREFIXES),
+        f"must not start with {' or '.join(_RESERVED_PREFIXES)}",
+    ),
+    (
+        lambda b: not b.endswith(_RESERVED_SUFFIXES),
+        f"must not end with {' or '.join(_RESERVED_SUFFIXES)}",
+    ),
+)
+# One byte range as S3 serves it (S3 ignores multi-range requests; they are refused here).
+_RANGE = re.compile(r"bytes=(?:(\d+)-(\d*)|-\d+)")
+
+# Lambda's NamespacedFunctionName pattern (GetFunction, Invoke), with the name part named.
+_FUNCTION = re.compile(
+    r"(arn:(aws[a-zA-Z-]*)?:lambda:)?"
+    r"((eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\d:)?"
+    r"(\d{12}:)?"
+    r"(function:)?"
+    r"(?P<name>[a-zA-Z0-9_.-]+)"
+    r"(:(\$LATEST(\.PUBLISHED)?|[a-zA-Z0-9_-]+))?"
+)
+
+
+def validate_bucket_name(bucket: str) -> str:
+    """Return `bucket` if it follows S3's general-purpose bucket naming rules, else raise."""
+    for follows, rule in _BUCKET_RULES:
+        if not follows(bucket):
+            raise ValidationError(f"invalid bucket name: {rule}", details={"field": "bucket"})
+    return bucket
+
+
+def validate_object_key(key: str) -> str:
+    """Return `key` if it is 1 to 1024 bytes of UTF-8, else raise."""
+    try:
+        size = len(key.encode("utf-8"))
+    except UnicodeEncodeError:
+        # Lone surrogates (e.g. from a percent-decoded path) are not UTF-8.
+        raise ValidationError(
+            "invalid object key: must be valid UTF-8", details={"field": "key"}
+        ) from None
+    if not 1 <= size <= KEY_MAX_BYTES:
+        raise ValidationError(
+            f"invalid object key: must be 1 to {KEY_MAX_BYTES} bytes of UTF-8",
+            details={"field": "key"},
+        )
+    return key
+
+
+def validate_function_name(name: str) -> str:
+    """Return `name` if it is a Lambda function name, ARN or partial ARN (optionally with a
+    version or alias) that the Lambda API accepts, else raise."""
+    matched = _FUNCTION.fullmatch(name) if len(name) <= FUNCTION_IDENTIFIER_MAX else None
+    if matched is None:
+        raise ValidationError(
+            "invalid function name: expected a name, an ARN or a partial ARN "
+            "(letters, digits, hyphens, underscores), optionally with :version or :alias",
+            details={"field": "name"},
+        )
+    if len(matched["name"]) > FUNCTION_NAME_MAX:
+        raise ValidationError(
+            f"invalid function name: the name is limited to {FUNCTION_NAME_MAX} characters",
+            details={"field": "name"},
+        )
+    return name
+
+
+def validate_range_header(header: str) -> str:
+    """Return an HTTP Range header naming one byte range S3 can serve, else raise."""
+    matched = _RANGE.fullmatch(header.strip())
+    if matched is None:
+        raise ValidationError(
+            "invalid range: expected one range, bytes=FIRST-LAST, bytes=FIRST- or bytes=-SUFFIX",
+            details={"field": "range"},
+        )
+    first, last = matched.groups()
+    if first is not None and last and int(last) < int(first):
+        raise ValidationError("invalid range: it ends before it starts", details={"field": "range"})
+    return matched.group(0)
