@@ -16,9 +16,11 @@ from connector import __version__
 from connector.api.connections import ConnectionController
 from connector.api.credentials import get_credentials
 from connector.api.exception_handlers import EXCEPTION_HANDLERS
+from connector.api.functions import FunctionController
 from connector.api.health import get_health
 from connector.api.metrics import PROMETHEUS, MetricsController
 from connector.api.oauth import CallbackController, ConnectController, disconnect
+from connector.api.s3 import S3Controller
 from connector.api.security import SECURITY_COMPONENTS, provide_services
 from connector.api.tokens import get_token
 from connector.bootstrap import Container, build_container
@@ -55,6 +57,8 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
             ConnectionController,
             get_token,
             get_credentials,
+            S3Controller,
+            FunctionController,
             MetricsController,
         ],
         middleware=[PROMETHEUS.middleware],

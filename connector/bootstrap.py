@@ -11,19 +11,24 @@ import httpx
 
 from connector.adapters.aws_clients import AwsClients
 from connector.adapters.crypto import FernetCipher, load_or_create_dev_key
+from connector.adapters.lambda_gateway import LambdaGateway
 from connector.adapters.redis_cache import create_cache
+from connector.adapters.s3_gateway import S3Gateway
 from connector.adapters.sql import SqlDatabase
 from connector.domain.ports import Cache, Cipher, Clock, ConnectionStore
 from connector.errors import ConfigurationError
+from connector.services.acting import ActingAsUser
 from connector.services.api_keys import ApiKeyService
 from connector.services.clock import SystemClock
 from connector.services.connections import ConnectionService
 from connector.services.container import OAuthServices, Services
 from connector.services.credentials import CredentialService
 from connector.services.disconnect import DisconnectService
+from connector.services.functions import FunctionService
 from connector.services.health import HealthService
 from connector.services.oauth_flow import OAuthFlowService
 from connector.services.reencryption import Reencryptor
+from connector.services.s3 import S3Service
 from connector.services.single_flight import DistributedLock
 from connector.services.tokens import TokenService
 from connector.services.tolerant_cache import TolerantCache
@@ -140,11 +145,14 @@ def build_oauth(
         clock=clock,
         windows=settings.freshness,
     )
+    acting = ActingAsUser(credentials)
     return OAuthServices(
         flow=flow,
         tokens=tokens,
         disconnect=DisconnectService(connections, provider, cache=tolerant),
         credentials=credentials,
+        s3=S3Service(acting=acting, storage=S3Gateway(aws_clients), clock=clock),
+        functions=FunctionService(acting=acting, runtime=LambdaGateway(aws_clients)),
     )
 
 

@@ -89,10 +89,12 @@ class CognitoWorld:
         self.instances.append(made)
         return made
 
-    async def key(self, instance: Instance, *scopes: str) -> str:
+    async def key(self, instance: Instance, *scopes: str, **policy: Any) -> str:
+        """A new API key with `scopes` and an optional policy (`buckets`, `functions`,
+        `read_only`, as `connector keys create` takes them)."""
         count = len(await instance.container.services.api_keys.list())
         _, raw = await instance.container.services.api_keys.create(
-            f"key-{count}", scopes=scopes or ("connect", "connection:read", "token:read")
+            f"key-{count}", scopes=scopes or ("connect", "connection:read", "token:read"), **policy
         )
         return raw
 

@@ -6,7 +6,9 @@ import base64
 import binascii
 import contextlib
 import json
+import re
 from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -28,6 +30,8 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 _AWS_ERRORS = (ClientError, BotoCoreError)
+# Fractions beyond microseconds are cut (Python keeps six digits).
+_ISO_TIME = re.compile(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(\.\d+)?(Z|[+-]\d\d:?\d\d)")
 
 
 class LambdaGateway:
@@ -128,8 +132,23 @@ def _summary(config: Mapping[str, Any]) -> dict[str, Any]:
         "description": config.get("Description"),
         "memory_size": config.get("MemorySize"),
         "timeout": config.get("Timeout"),
-        "last_modified": config.get("LastModified"),
+        "last_modified": _timestamp(config.get("LastModified")),
     }
+
+
+def _timestamp(value: str | None) -> datetime | None:
+    """Lambda's `2024-01-31T12:00:00.000+0000` (or any ISO-8601 variant with up to nanoseconds)
+    as an aware UTC datetime; None when absent or unreadable."""
+    matched = _ISO_TIME.fullmatch(value or "")
+    if matched is None:
+        return None
+    moment, fraction, offset = matched.groups()
+    offset = "+00:00" if offset == "Z" else offset
+    try:
+        parsed = datetime.fromisoformat(f"{moment}{(fraction or '')[:7]}{offset}")
+    except ValueError:
+        return None
+    return parsed.astimezone(UTC)
 
 
 def _parse(body: bytes) -> Any:

@@ -7,15 +7,13 @@ import contextlib
 import logging
 import math
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, field
-from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from connector.adapters.aws_clients import AwsClients
 from connector.adapters.aws_errors import map_aws_error
-from connector.domain.aws import AwsCredentials, Bucket, ObjectPage, ObjectSummary
+from connector.domain.aws import AwsCredentials, Bucket, ObjectPage, ObjectStream, ObjectSummary
 from connector.domain.aws_names import validate_range_header
 from connector.errors import ConnectorError, ErrorCode, ValidationError
 
@@ -29,24 +27,6 @@ log = logging.getLogger(__name__)
 _AWS_ERRORS = (ClientError, BotoCoreError)
 _GET, _PUT = ErrorCode.GET_OBJECT_FAILED, ErrorCode.PUT_OBJECT_FAILED
 _MAX_PARTS, _MIN_PART = 10_000, 5 << 20
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class S3Object:
-    """An object being read. Iterating `chunks` to the end or `aclose()` frees the connection."""
-
-    content_type: str | None
-    content_length: int | None
-    etag: str | None
-    content_range: str | None
-    status: int
-    last_modified: datetime | None
-    chunks: AsyncIterator[bytes]
-    _release: Callable[[], Awaitable[None]] = field(repr=False, compare=False)
-
-    async def aclose(self) -> None:
-        """Stop reading and release the connection (safe to call more than once)."""
-        await self._release()
 
 
 class S3Gateway:
@@ -115,13 +95,13 @@ class S3Gateway:
 
     async def open_object(
         self, creds: AwsCredentials, bucket: str, key: str, *, range_header: str | None = None
-    ) -> S3Object:
+    ) -> ObjectStream:
         """GetObject; the body is read `chunk_size` at a time as the caller iterates."""
         ranged = {} if range_header is None else {"Range": validate_range_header(range_header)}
         client = self._s3(creds)
         answer = await self._call(_GET, client.get_object, Bucket=bucket, Key=key, **ranged)
         body = _Body(self._clients, answer["Body"], self._chunk_size)
-        return S3Object(
+        return ObjectStream(
             content_type=answer.get("ContentType"),
             content_length=answer.get("ContentLength"),
             etag=answer.get("ETag"),
@@ -166,13 +146,12 @@ class S3Gateway:
             part_size = max(part_size, math.ceil(content_length / _MAX_PARTS))
         try:
             received = len(head)
+            head = await upload.parts_of(head, part_size)
             async for chunk in stream:
-                if len(head) >= part_size:
-                    await upload.part(head)
-                    head = bytearray()
                 head += chunk
                 received += len(chunk)
                 _check_length(received, content_length, ended=False)
+                head = await upload.parts_of(head, part_size)
             _check_length(received, content_length, ended=True)
             return await upload.complete(head)
         except BaseException:
@@ -286,6 +265,19 @@ class _Upload:
         answer = await asyncio.shield(self._sending)
         self._sending = None
         self._parts.append({"PartNumber": number, "ETag": answer["ETag"]})
+
+    async def parts_of(self, buffer: bytearray, part_size: int) -> bytearray:
+        """Upload what `buffer` holds in parts of at least `part_size`; returns the rest. A
+        buffer under twice the size goes as one part, handed over whole (never copied); only
+        one chunk far larger than a part (a body sent in one piece) is cut."""
+        while len(buffer) >= part_size:
+            if len(buffer) < 2 * part_size:
+                part, buffer = buffer, bytearray()
+            else:
+                part = buffer[:part_size]
+                del buffer[:part_size]
+            await self.part(part)
+        return buffer
 
     async def complete(self, rest: bytearray) -> tuple[str | None, str | None]:
         if rest or not self._parts:

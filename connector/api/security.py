@@ -44,15 +44,17 @@ def presented_key(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
     return connection.headers.get("x-api-key")
 
 
-def requires(scope: Scope) -> Guard:
-    """A guard: a valid, unrevoked key carrying `scope` (401 / 403 otherwise)."""
+def requires(scope: Scope | None) -> Guard:
+    """A guard: a valid, unrevoked key carrying `scope` (401 / 403 otherwise). With None, any
+    valid key passes and the service checks the scope (it depends on the request's content)."""
 
     async def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
         key = await services_of(connection).api_keys.authenticate(presented_key(connection))
-        require_scope(key, scope)
+        if scope is not None:
+            require_scope(key, scope)
         connection.state.api_key = key
 
-    guard.__name__ = f"requires_{scope.value.replace(':', '_')}"
+    guard.__name__ = f"requires_{scope.value.replace(':', '_') if scope else 'a_key'}"
     return guard
 
 
@@ -60,15 +62,17 @@ ServicesDep = NamedDependency[Services]
 """The process's services, injected by name (`services`)."""
 UserId = NamedDependency[str]
 """The validated X-User-Id, injected by name (`user_id`)."""
+Caller = NamedDependency[ApiKey]
+"""The authenticated API key, injected by name (`caller`), for services that check its policy."""
 
 
-def acting_for_user(scope: Scope, *codes: ErrorCode) -> dict[str, Any]:
+def acting_for_user(scope: Scope | None, *codes: ErrorCode) -> dict[str, Any]:
     """Route options shared by every route that acts for a user: the key's scope, the validated
-    X-User-Id, the security schemes and the documented failures."""
+    X-User-Id, the calling key, the security schemes and the documented failures."""
     return {
         "guards": [requires(scope)],
         "security": SECURITY,
-        "dependencies": {"user_id": Provide(provide_user_id)},
+        "dependencies": {"user_id": Provide(provide_user_id), "caller": Provide(provide_api_key)},
         "responses": error_responses(ErrorCode.MISSING_USER_ID, *codes),
     }
 

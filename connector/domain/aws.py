@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -48,7 +50,7 @@ class FunctionSummary(msgspec.Struct, frozen=True, kw_only=True):
     description: str | None
     memory_size: int | None
     timeout: int | None
-    last_modified: str | None
+    last_modified: datetime | None
 
 
 class FunctionDetail(FunctionSummary, frozen=True, kw_only=True):
@@ -68,3 +70,36 @@ class InvokeResult(msgspec.Struct, frozen=True, kw_only=True):
     function_error: str | None
     log_result: str | None
     executed_version: str | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ObjectStream:
+    """An object being read. Iterating `chunks` to the end or `aclose()` frees the connection."""
+
+    content_type: str | None
+    content_length: int | None
+    etag: str | None
+    content_range: str | None
+    status: int
+    """200, or 206 for a range."""
+    last_modified: datetime | None
+    chunks: AsyncIterator[bytes]
+    _release: Callable[[], Awaitable[None]] = field(repr=False, compare=False)
+
+    async def aclose(self) -> None:
+        """Stop reading and release the connection (safe to call more than once)."""
+        await self._release()
+
+
+class StoredObject(msgspec.Struct, frozen=True, kw_only=True):
+    bucket: str
+    key: str
+    etag: str | None
+    version_id: str | None
+
+
+class PresignedUrl(msgspec.Struct, frozen=True, kw_only=True):
+    url: str
+    method: str
+    expires_at: datetime
+    """The earlier of the asked expiry and the signing credentials' own expiration."""

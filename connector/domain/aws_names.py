@@ -59,19 +59,31 @@ def validate_bucket_name(bucket: str) -> str:
 
 def validate_object_key(key: str) -> str:
     """Return `key` if it is 1 to 1024 bytes of UTF-8, else raise."""
-    try:
-        size = len(key.encode("utf-8"))
-    except UnicodeEncodeError:
-        # Lone surrogates (e.g. from a percent-decoded path) are not UTF-8.
-        raise ValidationError(
-            "invalid object key: must be valid UTF-8", details={"field": "key"}
-        ) from None
-    if not 1 <= size <= KEY_MAX_BYTES:
+    if not 1 <= _utf8_size(key, "key", "object key") <= KEY_MAX_BYTES:
         raise ValidationError(
             f"invalid object key: must be 1 to {KEY_MAX_BYTES} bytes of UTF-8",
             details={"field": "key"},
         )
     return key
+
+
+def validate_prefix(prefix: str) -> str:
+    """Return a listing prefix if it is at most 1024 bytes of UTF-8 (it may be empty)."""
+    if _utf8_size(prefix, "prefix", "prefix") > KEY_MAX_BYTES:
+        raise ValidationError(
+            f"invalid prefix: at most {KEY_MAX_BYTES} bytes of UTF-8", details={"field": "prefix"}
+        )
+    return prefix
+
+
+def _utf8_size(value: str, field: str, label: str) -> int:
+    try:
+        return len(value.encode("utf-8"))
+    except UnicodeEncodeError:
+        # Lone surrogates (e.g. from a percent-decoded path) are not UTF-8.
+        raise ValidationError(
+            f"invalid {label}: must be valid UTF-8", details={"field": field}
+        ) from None
 
 
 def validate_function_name(name: str) -> str:
@@ -104,3 +116,26 @@ def validate_range_header(header: str) -> str:
     if first is not None and last and int(last) < int(first):
         raise ValidationError("invalid range: it ends before it starts", details={"field": "range"})
     return matched.group(0)
+
+
+def function_name_of(identifier: str) -> str:
+    """The bare function name inside a name, ARN or partial ARN: what key policies match, so
+    `--function 'reports-*'` covers `reports-daily`, `reports-daily:prod` and its full ARN."""
+    matched = _FUNCTION.fullmatch(validate_function_name(identifier))
+    if matched is None:  # validate_function_name has just matched the same pattern
+        raise ValidationError("invalid function name", details={"field": "name"})
+    return matched["name"]
+
+
+# Sent to S3 as a header: printable ASCII only, so nothing can break out of it.
+_CONTENT_TYPE = re.compile(r"[\x20-\x7e]{1,255}")
+
+
+def validate_content_type(content_type: str) -> str:
+    """Return a Content-Type that can travel as an S3 header, else raise."""
+    if not _CONTENT_TYPE.fullmatch(content_type):
+        raise ValidationError(
+            "invalid content type: 1 to 255 printable ASCII characters",
+            details={"field": "contentType"},
+        )
+    return content_type

@@ -4,9 +4,17 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import datetime
-from typing import Protocol
+from typing import Literal, Protocol
 
-from connector.domain.aws import AwsCredentials
+from connector.domain.aws import (
+    AwsCredentials,
+    Bucket,
+    FunctionDetail,
+    FunctionPage,
+    InvokeResult,
+    ObjectPage,
+    ObjectStream,
+)
 from connector.domain.models import ApiKey, Connection
 from connector.domain.oauth import AccessClaims, IdentityClaims, TokenGrant
 
@@ -210,4 +218,78 @@ class IdentityBroker(Protocol):
     async def get_credentials(self, identity_id: str, id_token: str) -> AwsCredentials:
         """GetCredentialsForIdentity (enhanced flow), or GetOpenIdToken + AssumeRoleWithWebIdentity
         when a role ARN is configured (basic flow)."""
+        ...
+
+
+class ObjectStorage(Protocol):
+    """S3, signed with the user's own credentials. Names are validated before these calls.
+
+    Failures are mapped once (adapters/aws_errors.py): ACCESS_DENIED, NOT_FOUND, RATE_LIMITED,
+    UPSTREAM_UNAVAILABLE, ExpiredCredentialsError, or the operation's own `*_FAILED` code.
+    """
+
+    async def list_buckets(self, creds: AwsCredentials) -> list[Bucket]: ...
+
+    async def list_objects(
+        self,
+        creds: AwsCredentials,
+        bucket: str,
+        *,
+        prefix: str | None = None,
+        delimiter: str | None = None,
+        max_keys: int = 1000,
+        continuation_token: str | None = None,
+    ) -> ObjectPage: ...
+
+    async def open_object(
+        self, creds: AwsCredentials, bucket: str, key: str, *, range_header: str | None = None
+    ) -> ObjectStream:
+        """Headers now; the body as the caller iterates `chunks`."""
+        ...
+
+    async def put_object(
+        self,
+        creds: AwsCredentials,
+        bucket: str,
+        key: str,
+        chunks: AsyncIterator[bytes],
+        *,
+        content_type: str | None,
+        content_length: int | None,
+    ) -> tuple[str | None, str | None]:
+        """Store the streamed body (nothing half-written on failure); (etag, version id)."""
+        ...
+
+    async def delete_object(self, creds: AwsCredentials, bucket: str, key: str) -> None: ...
+
+    async def presign(
+        self,
+        creds: AwsCredentials,
+        bucket: str,
+        key: str,
+        *,
+        method: Literal["GET", "PUT"],
+        expires_in: int,
+    ) -> str: ...
+
+
+class FunctionRuntime(Protocol):
+    """Lambda, signed with the user's own credentials (errors mapped as for ObjectStorage)."""
+
+    async def list_functions(
+        self, creds: AwsCredentials, *, marker: str | None = None, max_items: int = 50
+    ) -> FunctionPage: ...
+
+    async def get_function(self, creds: AwsCredentials, name: str) -> FunctionDetail: ...
+
+    async def invoke(
+        self,
+        creds: AwsCredentials,
+        name: str,
+        payload: bytes,
+        *,
+        invocation_type: Literal["RequestResponse", "Event"] = "RequestResponse",
+        log_type: Literal["None", "Tail"] = "None",
+    ) -> InvokeResult:
+        """An error raised by the function is in the result (`function_error`), not raised."""
         ...

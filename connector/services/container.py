@@ -9,19 +9,24 @@ from connector.services.api_keys import ApiKeyService
 from connector.services.connections import ConnectionService
 from connector.services.credentials import CredentialService
 from connector.services.disconnect import DisconnectService
+from connector.services.functions import FunctionService
 from connector.services.health import HealthService
 from connector.services.oauth_flow import OAuthFlowService
+from connector.services.s3 import S3Service
 from connector.services.tokens import TokenService
 
 
 @dataclass(frozen=True, slots=True)
 class OAuthServices:
-    """Everything that talks to Cognito; absent until Cognito is configured."""
+    """Everything that needs Cognito (AWS calls need the user's identity-pool credentials);
+    absent until Cognito is configured."""
 
     flow: OAuthFlowService
     tokens: TokenService
     disconnect: DisconnectService
     credentials: CredentialService
+    s3: S3Service
+    functions: FunctionService
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,3 +44,9 @@ class Services:
                 "Cognito is not configured on this connector (AWS_COGNITO_DOMAIN is unset)"
             )
         return self.oauth_services
+
+    def s3(self) -> S3Service:
+        return self.oauth().s3
+
+    def functions(self) -> FunctionService:
+        return self.oauth().functions

@@ -95,7 +95,8 @@ async def test_list_functions_returns_each_functions_summary(gateway: LambdaGate
     assert alpha.arn == "arn:aws:lambda:us-east-1:123456789012:function:alpha"
     assert (alpha.runtime, alpha.handler) == ("python3.12", "index.handler")
     assert (alpha.description, alpha.memory_size, alpha.timeout) == ("the alpha function", 256, 10)
-    assert alpha.last_modified
+    assert alpha.last_modified is not None
+    assert alpha.last_modified.utcoffset() == timedelta(0)
     assert page.next_marker is None
 
 

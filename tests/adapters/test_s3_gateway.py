@@ -171,6 +171,26 @@ async def test_a_20_mb_body_streams_up_in_parts_and_back_byte_for_byte(
     assert await read_all(opened.chunks) == data
 
 
+async def test_a_body_sent_in_one_piece_is_still_cut_into_parts(
+    aws: Any, gateway: S3Gateway
+) -> None:
+    data = payload(20 * MB, seed=11)  # one chunk, as a JSON-RPC base64 body arrives
+    etag, _ = await gateway.put_object(
+        CREDS,
+        BUCKET,
+        "one-piece.bin",
+        stream(data, len(data)),
+        content_type=None,
+        content_length=None,
+    )
+    assert etag is not None
+    assert etag.endswith('-2"')  # 8 MB cut off, then the remaining 12 MB handed over whole
+    first = aws.head_object(Bucket=BUCKET, Key="one-piece.bin", PartNumber=1)
+    assert first["ContentLength"] == 8 * MB
+    opened = await gateway.open_object(CREDS, BUCKET, "one-piece.bin")
+    assert await read_all(opened.chunks) == data
+
+
 async def test_a_range_read_answers_206_with_exactly_those_bytes(
     aws: Any, gateway: S3Gateway
 ) -> None:

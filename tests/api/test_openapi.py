@@ -14,7 +14,8 @@ from connector.errors import ErrorCode
 from connector.settings import Settings
 
 # Routes whose success is not a JSON envelope, by contract.
-NOT_ENVELOPED = {("get", "/callback")}
+# The browser return, and object downloads (raw bytes; their failures are envelopes).
+NOT_ENVELOPED = {("get", "/callback"), ("get", "/s3/buckets/{bucket}/objects/{key}")}
 
 
 @pytest.fixture

@@ -1,0 +1,232 @@
+"""S3 routes: list, stream objects in and out, delete, presign — as the user named by X-User-Id."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC
+from email.utils import format_datetime
+from typing import Annotated, Any
+
+from litestar import Controller, Request, delete, get, post, put
+from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, QueryParameter
+from litestar.response import Stream
+
+from connector.api.aws_schemas import (
+    BucketsData,
+    DeletedData,
+    ObjectPageData,
+    PresignBody,
+    PresignData,
+    StoredObjectData,
+    view,
+)
+from connector.api.envelope import ApiResponse, ok
+from connector.api.security import Caller, ServicesDep, UserId, acting_for_user
+from connector.domain.aws import ObjectStream
+from connector.domain.models import Scope
+from connector.errors import ErrorCode, ValidationError
+
+# What any call made as the user can answer, besides its own operation code.
+AS_USER = (
+    ErrorCode.NOT_CONNECTED,
+    ErrorCode.REAUTH_REQUIRED,
+    ErrorCode.ACCESS_DENIED,
+    ErrorCode.RATE_LIMITED,
+    ErrorCode.UPSTREAM_UNAVAILABLE,
+    ErrorCode.GET_CONNECTION_FAILED,
+)
+OBJECT = "/buckets/{bucket:str}/objects/{key:path}"
+# User data: never kept by shared caches between the connector and its caller.
+PRIVATE = "private, no-store"
+RANGE_DOC = "one range: bytes=FIRST-LAST, bytes=FIRST- or bytes=-SUFFIX"
+
+
+class S3Controller(Controller):
+    path = "/s3"
+    tags = ["s3"]
+
+    @get(
+        "/buckets",
+        operation_id="listBuckets",
+        **acting_for_user(Scope.S3_READ, *AS_USER, ErrorCode.LIST_BUCKETS_FAILED),
+    )
+    async def list_buckets(
+        self, *, services: ServicesDep, caller: Caller, user_id: UserId
+    ) -> ApiResponse[BucketsData]:
+        """The user's buckets, narrowed to the key's bucket patterns."""
+        buckets = await services.s3().list_buckets(caller, user_id)
+        return ok(view({"buckets": buckets}, BucketsData))
+
+    @get(
+        "/buckets/{bucket:str}/objects",
+        operation_id="listObjects",
+        **acting_for_user(
+            Scope.S3_READ, *AS_USER, ErrorCode.NOT_FOUND, ErrorCode.LIST_OBJECTS_FAILED
+        ),
+    )
+    async def list_objects(
+        self,
+        *,
+        services: ServicesDep,
+        caller: Caller,
+        user_id: UserId,
+        bucket: FromPath[str],
+        prefix: FromQuery[str | None] = None,
+        delimiter: FromQuery[str | None] = None,
+        max_keys: Annotated[int, QueryParameter(name="maxKeys", description="1 to 1000")] = 1000,
+        continuation_token: Annotated[str | None, QueryParameter(name="continuationToken")] = None,
+    ) -> ApiResponse[ObjectPageData]:
+        """One page (at most `maxKeys`, 1 to 1000) of objects and common prefixes; pass
+        `nextContinuationToken` back as `continuationToken` for the next one."""
+        page = await services.s3().list_objects(
+            caller,
+            user_id,
+            bucket,
+            prefix=prefix,
+            delimiter=delimiter,
+            max_keys=max_keys,
+            continuation_token=continuation_token,
+        )
+        return ok(view(page, ObjectPageData))
+
+    @get(
+        OBJECT,
+        operation_id="getObject",
+        **acting_for_user(
+            Scope.S3_READ, *AS_USER, ErrorCode.NOT_FOUND, ErrorCode.GET_OBJECT_FAILED
+        ),
+    )
+    async def get_object(
+        self,
+        *,
+        services: ServicesDep,
+        caller: Caller,
+        user_id: UserId,
+        bucket: FromPath[str],
+        key: FromPath[str],
+        range_header: Annotated[
+            str | None,
+            HeaderParameter(
+                name="Range", description="one range: bytes=FIRST-LAST, FIRST- or -SUFFIX"
+            ),
+        ] = None,
+    ) -> Stream:
+        """The object's bytes, streamed as S3 sends them (memory stays flat for any size).
+        One `Range: bytes=…` is honoured (206 with Content-Range). Failures before the first
+        byte are envelopes; a failure mid-stream cuts the response short of its Content-Length."""
+        opened = await services.s3().open_object(
+            caller, user_id, bucket, _object_key(key), range_header=range_header
+        )
+        return Stream(_drain(opened), status_code=opened.status, headers=_object_headers(opened))
+
+    @put(
+        OBJECT,
+        operation_id="putObject",
+        status_code=200,
+        request_max_body_size=None,  # streamed to S3 in parts; never held in memory
+        **acting_for_user(
+            Scope.S3_WRITE, *AS_USER, ErrorCode.NOT_FOUND, ErrorCode.PUT_OBJECT_FAILED
+        ),
+    )
+    async def put_object(
+        self,
+        *,
+        request: Request[Any, Any, Any],
+        services: ServicesDep,
+        caller: Caller,
+        user_id: UserId,
+        bucket: FromPath[str],
+        key: FromPath[str],
+    ) -> ApiResponse[StoredObjectData]:
+        """Stream the request body into the object (Content-Type is kept). Bodies over 8 MiB go
+        up as a multipart upload; any failure aborts it, so no partial object ever appears."""
+        stored = await services.s3().put_object(
+            caller,
+            user_id,
+            bucket,
+            _object_key(key),
+            request.stream(),
+            content_type=request.headers.get("content-type"),
+            content_length=request.content_length,
+        )
+        return ok(view(stored, StoredObjectData))
+
+    @delete(
+        OBJECT,
+        operation_id="deleteObject",
+        status_code=200,
+        **acting_for_user(
+            Scope.S3_WRITE, *AS_USER, ErrorCode.NOT_FOUND, ErrorCode.DELETE_OBJECT_FAILED
+        ),
+    )
+    async def delete_object(
+        self,
+        *,
+        services: ServicesDep,
+        caller: Caller,
+        user_id: UserId,
+        bucket: FromPath[str],
+        key: FromPath[str],
+    ) -> ApiResponse[DeletedData]:
+        """Delete the object; `deleted: true` also when it did not exist."""
+        await services.s3().delete_object(caller, user_id, bucket, _object_key(key))
+        return ok(DeletedData(deleted=True))
+
+    @post(
+        "/presign",
+        operation_id="presign",
+        status_code=200,
+        **acting_for_user(None, *AS_USER, ErrorCode.GET_OBJECT_FAILED, ErrorCode.PUT_OBJECT_FAILED),
+    )
+    async def presign(
+        self, *, services: ServicesDep, caller: Caller, user_id: UserId, data: JSONBody[PresignBody]
+    ) -> ApiResponse[PresignData]:
+        """A URL signed with the user's own credentials, so large bytes never pass through
+        the connector. GET needs `s3:read`, PUT `s3:write`; `expiresIn` is 1 to 3600 seconds
+        (900 by default). `expiresAt` is capped by the credentials' own expiration."""
+        signed = await services.s3().presign(
+            caller,
+            user_id,
+            data.bucket,
+            data.key,
+            method=data.method,
+            expires_in=data.expires_in,
+        )
+        return ok(view(signed, PresignData))
+
+
+def _object_key(path: str) -> str:
+    """Litestar hands a `path` parameter over with its leading slash."""
+    key = path.removeprefix("/")
+    if not key:
+        raise ValidationError("the object key is empty", details={"field": "key"})
+    return key
+
+
+def _object_headers(opened: ObjectStream) -> dict[str, str]:
+    headers = {
+        # As stored: Litestar would append a charset to text/* types given as `media_type`.
+        "Content-Type": opened.content_type or "application/octet-stream",
+        "Accept-Ranges": "bytes",
+        "Cache-Control": PRIVATE,
+    }
+    if opened.content_length is not None:
+        headers["Content-Length"] = str(opened.content_length)
+    if opened.etag:
+        headers["ETag"] = opened.etag
+    if opened.content_range:
+        headers["Content-Range"] = opened.content_range
+    if opened.last_modified is not None:
+        headers["Last-Modified"] = format_datetime(
+            opened.last_modified.astimezone(UTC), usegmt=True
+        )
+    return headers
+
+
+async def _drain(opened: ObjectStream) -> AsyncIterator[bytes]:
+    """The object's chunks; the S3 connection is released however the response ends."""
+    try:
+        async for chunk in opened.chunks:
+            yield chunk
+    finally:
+        await opened.aclose()

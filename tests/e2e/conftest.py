@@ -1,0 +1,100 @@
+"""The AWS side of end-to-end tests: moto's server on 127.0.0.1, an identity pool trusting the
+Hosted UI stand-in's user pool, and what alice may reach (buckets, a Lambda function)."""
+
+from __future__ import annotations
+
+import json
+import socket
+from collections.abc import AsyncIterator, Iterator
+from contextlib import AsyncExitStack
+from pathlib import Path
+from typing import Any
+
+import boto3
+import httpx
+import pytest
+from aws_world import BUCKETS, ECHO, FUNCTIONS, PROVIDER, REGION, zip_one
+from cryptography.fernet import Fernet
+from moto.server import ThreadedMotoServer
+from oauth_world import CLIENT_ID, CognitoWorld, Instance, make_world
+from oauth_world import world_settings as base_settings
+
+from connector.sandbox.hosted_ui import KeySet
+
+
+@pytest.fixture(scope="session")
+def pool_keys() -> KeySet:
+    return KeySet.generate()
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint() -> Iterator[str]:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def aws(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    """boto3 pointed at moto (dummy credentials for the setup), a fresh state, an identity pool
+    trusting the stand-in's user pool, BUCKETS and FUNCTIONS."""
+    for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN", "AWS_ROLE_ARN"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_endpoint)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    httpx.post(f"{moto_endpoint}/moto-api/reset", timeout=10).raise_for_status()
+    httpx.post(
+        f"{moto_endpoint}/moto-api/config", json={"lambda": {"use_docker": False}}, timeout=10
+    ).raise_for_status()
+    identity = boto3.client("cognito-identity", region_name=REGION)
+    pool_id = identity.create_identity_pool(
+        IdentityPoolName="connector_e2e",
+        AllowUnauthenticatedIdentities=False,
+        CognitoIdentityProviders=[{"ProviderName": PROVIDER, "ClientId": CLIENT_ID}],
+    )["IdentityPoolId"]
+    s3 = boto3.client("s3", region_name=REGION)
+    for bucket in BUCKETS:
+        s3.create_bucket(Bucket=bucket)
+    lambda_ = boto3.client("lambda", region_name=REGION)
+    role = boto3.client("iam", region_name=REGION).create_role(
+        RoleName="e2e-lambda",
+        AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []}),
+    )["Role"]["Arn"]
+    for name in FUNCTIONS:
+        lambda_.create_function(
+            FunctionName=name,
+            Runtime="python3.12",
+            Role=role,
+            Handler="index.handler",
+            Code={"ZipFile": zip_one("index.py", ECHO)},
+            Description=f"the {name} function",
+        )
+    return {"identity": identity, "pool_id": pool_id, "s3": s3, "lambda": lambda_}
+
+
+@pytest.fixture
+async def world(
+    tmp_path: Path, pool_keys: KeySet, aws: dict[str, Any]
+) -> AsyncIterator[CognitoWorld]:
+    settings = base_settings(
+        f"sqlite+aiosqlite:///{tmp_path / 'e2e.db'}",
+        "memory://",
+        Fernet.generate_key().decode(),
+        AWS_COGNITO_IDENTITY_POOL_ID=aws["pool_id"],
+    )
+    async with AsyncExitStack() as stack:
+        yield make_world(stack, pool_keys, settings)
+
+
+@pytest.fixture
+async def replica(world: CognitoWorld) -> Instance:
+    return await world.instance()
