@@ -10,11 +10,15 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import boto3
+import botocore.session
 from botocore import UNSIGNED
 from botocore.config import Config
+
+if TYPE_CHECKING:
+    from botocore.config import _RetryDict
 
 from connector.domain.aws import AwsCredentials
 
@@ -29,6 +33,18 @@ def _client_key(service: str, credentials: AwsCredentials | None) -> _ClientKey:
     # The session token is a secret: the key holds only its digest.
     digest = hashlib.sha256(credentials.session_token.encode()).hexdigest()
     return (service, credentials.access_key_id, digest)
+
+
+def _retries(core: botocore.session.Session) -> _RetryDict:
+    """Standard mode, 3 attempts in all (the AWS SDKs' default), unless configured."""
+    mode = core.get_config_variable("retry_mode") if _configured(core, "retry_mode") else None
+    attempts = core.get_config_variable("max_attempts")  # AWS_MAX_ATTEMPTS counts every attempt
+    return {"mode": mode or "standard", "total_max_attempts": int(attempts or 3)}
+
+
+def _configured(core: botocore.session.Session, name: str) -> bool:
+    """True when the environment or a config file sets `name` (not just botocore's default)."""
+    return core.get_config_variable(name, methods=("env", "config")) is not None
 
 
 class AwsClients:
@@ -53,12 +69,15 @@ class AwsClients:
         self.region = region
         self.max_pool_connections = max_pool_connections
         self.max_cached_clients = max_cached_clients
-        self._session = boto3.Session(region_name=region)
+        core = botocore.session.get_session()
+        self._session = boto3.Session(botocore_session=core, region_name=region)
         self._config = Config(
             max_pool_connections=max_pool_connections,
             connect_timeout=connect_timeout,
             read_timeout=read_timeout,
-            retries={"mode": "standard", "max_attempts": 3},
+            # Standard retries (3 attempts, throttling-aware) unless AWS_MAX_ATTEMPTS /
+            # AWS_RETRY_MODE (or a config file) say otherwise: boto3's own settings win.
+            retries=_retries(core),
         )
         self._unsigned_config = self._config.merge(Config(signature_version=UNSIGNED))
         self._s3_config = self._config.merge(Config(signature_version="s3v4"))

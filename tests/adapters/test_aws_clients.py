@@ -50,7 +50,8 @@ def creds(access_key: str = "ASIAEXAMPLE1", token: str = "token-1") -> AwsCreden
 
 @pytest.fixture
 def clients(monkeypatch: pytest.MonkeyPatch) -> Iterator[AwsClients]:
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    for name in ("AWS_ENDPOINT_URL", "AWS_MAX_ATTEMPTS", "AWS_RETRY_MODE"):
+        monkeypatch.delenv(name, raising=False)
     made = AwsClients(region="eu-west-1", max_pool_connections=4, max_cached_clients=3)
     yield made
     made.close()
@@ -94,9 +95,19 @@ def test_clients_carry_the_region_pool_timeouts_and_standard_retries(
     assert clients.client("s3", creds()).meta.region_name == "eu-west-1"
     assert config.max_pool_connections == 4
     assert (config.connect_timeout, config.read_timeout) == (2.0, 30.0)
-    # botocore reads `max_attempts: 3` as three retries: four attempts in all.
-    assert config.retries == {"mode": "standard", "total_max_attempts": 4}
+    assert config.retries == {"mode": "standard", "total_max_attempts": 3}
     assert clients.client("sts", None).meta.config.max_pool_connections == 4
+
+
+def test_retries_follow_boto3_standard_configuration(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
+    monkeypatch.setenv("AWS_RETRY_MODE", "adaptive")
+    configured = AwsClients(region="eu-west-1")
+    try:
+        retries = configured.client("lambda", creds()).meta.config.retries
+    finally:
+        configured.close()
+    assert retries == {"mode": "adaptive", "total_max_attempts": 1}
 
 
 def test_the_endpoint_comes_from_boto3_standard_configuration(

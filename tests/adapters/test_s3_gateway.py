@@ -11,11 +11,7 @@ import asyncio
 import hashlib
 import os
 import random
-import socket
-import subprocess
-import sys
 import threading
-import time
 import tracemalloc
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
@@ -28,6 +24,7 @@ import pytest
 from botocore.response import StreamingBody
 from botocore.stub import Stubber
 from moto import mock_aws
+from moto_process import moto_server_process
 
 from connector.adapters.aws_clients import AwsClients
 from connector.adapters.s3_gateway import S3Gateway
@@ -392,35 +389,10 @@ async def test_expired_credentials_surface_as_expired_credentials_error(
 # --- a real HTTP stream from moto's server in another process ---------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def moto_server() -> Iterator[str]:
-    port = _free_port()
-    server = subprocess.Popen(  # noqa: S603
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    endpoint = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                httpx.get(f"{endpoint}/moto-api/", timeout=1)
-                break
-            except httpx.TransportError:
-                if time.monotonic() > deadline or server.poll() is not None:
-                    raise
-                time.sleep(0.1)
+    with moto_server_process() as endpoint:
         yield endpoint
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
 
 
 @pytest.fixture

@@ -3,24 +3,23 @@
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
+from typing import Any
 
 import asyncpg
 import pytest
+from aws_world import MOTO_LIFETIME, connect_alice, headers, identities
 from cryptography.fernet import Fernet
 from oauth_world import CognitoWorld, make_world, world_settings
 from redis.asyncio import Redis
 from sqlalchemy.engine import make_url
 
+from connector.adapters.cognito_identity import CognitoIdentityBroker
 from connector.sandbox.hosted_ui import KeySet
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
-
-
-@pytest.fixture(scope="session")
-def pool_keys() -> KeySet:
-    return KeySet.generate()
 
 
 async def _reset(postgres_url: str) -> None:
@@ -38,7 +37,7 @@ async def _reset(postgres_url: str) -> None:
         await conn.close()
 
 
-def _world_factory(postgres_url: str, redis_prefix: str, pool_keys: KeySet):  # type: ignore[no-untyped-def]
+def _world_factory(postgres_url: str, redis_prefix: str, pool_keys: KeySet, **extra: str):  # type: ignore[no-untyped-def]
     def make(stack: AsyncExitStack, *, rotate: bool = False) -> CognitoWorld:
         settings = world_settings(
             postgres_url,
@@ -46,6 +45,7 @@ def _world_factory(postgres_url: str, redis_prefix: str, pool_keys: KeySet):  # 
             Fernet.generate_key().decode(),
             CONNECTOR_REDIS_PREFIX=redis_prefix,
             CONNECTOR_AUTO_MIGRATE="true",
+            **extra,
         )
         return make_world(stack, pool_keys, settings, rotate=rotate)
 
@@ -122,3 +122,45 @@ async def test_tokens_are_never_in_clear_in_postgres_or_redis(
         assert secret.encode() not in cached_bytes
         # JWTs share a recognisable header; check a distinctive slice too.
         assert secret[-40:].encode() not in cached_bytes
+
+
+async def test_replicas_get_the_identity_once_and_mint_credentials_once_per_lifetime(
+    *,
+    stack: AsyncExitStack,
+    postgres_url: str,
+    redis_prefix: str,
+    pool_keys: KeySet,
+    aws: dict[str, Any],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    calls = Counter[str]()
+    for method in ("get_identity_id", "get_credentials"):
+        real = getattr(CognitoIdentityBroker, method)
+
+        async def counted(self: Any, *args: Any, _real: Any = real, _name: str = method) -> Any:
+            calls[_name] += 1
+            return await _real(self, *args)
+
+        monkeypatch.setattr(CognitoIdentityBroker, method, counted)
+    world = _world_factory(
+        postgres_url, redis_prefix, pool_keys, AWS_COGNITO_IDENTITY_POOL_ID=aws["pool_id"]
+    )(stack)
+    first, second = await world.instance(), await world.instance()
+    await connect_alice(world, first)
+    key = await world.key(first, "s3:read", "s3:write")
+
+    async def burst() -> None:
+        answers = await asyncio.gather(
+            *(
+                replica.client.get("/s3/buckets", headers=headers(key))
+                for replica in (first, second) * 25
+            )
+        )
+        assert [a.status_code for a in answers] == [200] * 50, answers[0].text
+
+    await burst()
+    assert calls == {"get_identity_id": 1, "get_credentials": 1}
+    world.clock.advance(MOTO_LIFETIME + 1)  # every replica now sees them expired
+    await burst()
+    assert calls == {"get_identity_id": 1, "get_credentials": 2}
+    assert len(identities(aws)) == 1
