@@ -20,6 +20,7 @@ from connector.api.functions import FunctionController
 from connector.api.health import get_health
 from connector.api.metrics import PROMETHEUS, MetricsController
 from connector.api.oauth import CallbackController, ConnectController, disconnect
+from connector.api.rpc import rpc
 from connector.api.s3 import S3Controller
 from connector.api.security import SECURITY_COMPONENTS, provide_services
 from connector.api.tokens import get_token
@@ -59,6 +60,7 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
             get_credentials,
             S3Controller,
             FunctionController,
+            rpc,
             MetricsController,
         ],
         middleware=[PROMETHEUS.middleware],

@@ -104,6 +104,16 @@ class FreshnessSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class RpcSettings:
+    """Bounds of POST /rpc."""
+
+    max_batch: int = 50
+    """Calls in one JSON-RPC batch; a larger batch is refused whole (-32600)."""
+    max_object_bytes: int = 5 << 20
+    """Largest object `getObject` returns inline (base64); beyond it, callers presign."""
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     """Everything the composition root needs, validated once at start-up."""
 
@@ -114,6 +124,7 @@ class Settings:
     cache: CacheSettings = field(default_factory=CacheSettings)
     encryption: EncryptionSettings = field(default_factory=EncryptionSettings)
     freshness: FreshnessSettings = field(default_factory=FreshnessSettings)
+    rpc: RpcSettings = field(default_factory=RpcSettings)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
@@ -146,6 +157,12 @@ class Settings:
             freshness=FreshnessSettings(
                 advisory_cap_seconds=int(env.seconds("CONNECTOR_ADVISORY_REFRESH_CAP", 900)),
                 mandatory_cap_seconds=int(env.seconds("CONNECTOR_MANDATORY_REFRESH_CAP", 600)),
+            ),
+            rpc=RpcSettings(
+                max_batch=env.count("CONNECTOR_RPC_MAX_BATCH", 50, high=1000),
+                max_object_bytes=env.count(
+                    "CONNECTOR_RPC_MAX_OBJECT_BYTES", 5 << 20, high=64 << 20
+                ),
             ),
         )
 
@@ -263,6 +280,14 @@ class _Env:
         if value <= 0:
             raise ConfigurationError(name, "must be greater than zero")
         return value
+
+    def count(self, name: str, default: int, *, high: int) -> int:
+        raw = self.text(name, "")
+        if not raw:
+            return default
+        if not raw.isdigit() or not 1 <= int(raw) <= high:
+            raise ConfigurationError(name, f"must be a whole number from 1 to {high}")
+        return int(raw)
 
     def flag(self, name: str, default: bool) -> bool:
         raw = self.text(name, "").lower()

@@ -103,3 +103,14 @@ class InvokeData(Wire):
     """`Unhandled` or `Handled` when the function raised; the call itself succeeded."""
     log_result: str | None
     executed_version: str | None
+
+
+class ObjectBytesData(Wire):
+    """An object inline (JSON-RPC `getObject`), for small objects only."""
+
+    bucket: str
+    key: str
+    content_type: str | None
+    etag: str | None
+    body: str
+    """base64."""

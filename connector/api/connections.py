@@ -5,6 +5,7 @@ from __future__ import annotations
 from litestar import Controller, get
 from litestar.di import Provide
 
+from connector.api import operations
 from connector.api.envelope import ApiResponse, ok
 from connector.api.responses import error_responses
 from connector.api.schemas import ConnectionView
@@ -28,5 +29,4 @@ class ConnectionController(Controller):
         self, services: ServicesDep, user_id: UserId
     ) -> ApiResponse[ConnectionView]:
         """The user's connection: status, identity, scopes and token expiry — never a token."""
-        connection = await services.connections.get(user_id)
-        return ok(ConnectionView.of(connection))
+        return ok(await operations.get_connection(services, user_id))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from litestar import get
 
+from connector.api import operations
 from connector.api.envelope import ApiResponse, ok
 from connector.api.schemas import CredentialsData
 from connector.api.security import (
@@ -40,13 +41,4 @@ async def get_credentials(services: ServicesDep, user_id: UserId) -> ApiResponse
     https://connector.example/credentials | jq ".data | {Version, AccessKeyId: .accessKeyId,
     SecretAccessKey: .secretAccessKey, SessionToken: .sessionToken, Expiration: .expiration}"'`.
     """
-    credentials = await services.oauth().credentials.get_credentials(user_id)
-    return ok(
-        CredentialsData(
-            access_key_id=credentials.access_key_id,
-            secret_access_key=credentials.secret_access_key,
-            session_token=credentials.session_token,
-            expiration=credentials.expiration,
-            identity_id=credentials.identity_id,
-        )
-    )
+    return ok(await operations.get_credentials(services, user_id))

@@ -7,12 +7,12 @@ from typing import Annotated
 from litestar import Controller, get, post
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
+from connector.api import operations
 from connector.api.aws_schemas import (
     FunctionDetailView,
     FunctionPageData,
     InvokeBody,
     InvokeData,
-    view,
 )
 from connector.api.envelope import ApiResponse, ok
 from connector.api.s3 import AS_USER
@@ -45,10 +45,10 @@ class FunctionController(Controller):
     ) -> ApiResponse[FunctionPageData]:
         """One page of functions, narrowed to the key's function patterns (so a page may hold
         fewer than `maxItems` while `nextMarker` goes on); pass `nextMarker` back as `marker`."""
-        page = await services.functions().list_functions(
-            caller, user_id, marker=marker, max_items=max_items
+        page = await operations.list_functions(
+            services, caller, user_id, marker=marker, max_items=max_items
         )
-        return ok(view(page, FunctionPageData))
+        return ok(page)
 
     @get(
         "/{name:str}",
@@ -61,8 +61,7 @@ class FunctionController(Controller):
         self, *, services: ServicesDep, caller: Caller, user_id: UserId, name: FromPath[str]
     ) -> ApiResponse[FunctionDetailView]:
         """The function's configuration. `name` may be a name, an ARN or name:qualifier."""
-        detail = await services.functions().get_function(caller, user_id, name)
-        return ok(view(detail, FunctionDetailView))
+        return ok(await operations.get_function(services, caller, user_id, name))
 
     @post(
         "/{name:str}/invoke",
@@ -85,7 +84,8 @@ class FunctionController(Controller):
         `functionError` (with its payload) in a successful answer: the call itself worked.
         `Event` queues the call (statusCode 202, payload null); `logType: Tail` returns the
         last 4 KB of the log in `logResult`."""
-        result = await services.functions().invoke(
+        result = await operations.invoke(
+            services,
             caller,
             user_id,
             name,
@@ -93,4 +93,4 @@ class FunctionController(Controller):
             invocation_type=data.invocation_type,
             log_type=data.log_type,
         )
-        return ok(view(result, InvokeData))
+        return ok(result)

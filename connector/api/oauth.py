@@ -9,6 +9,7 @@ from litestar.di import Provide
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
+from connector.api import operations
 from connector.api.envelope import ApiResponse, ErrorResponse, ok
 from connector.api.exception_handlers import envelope_response
 from connector.api.pages import NO_LEAK_HEADERS, accepts_json, page, redirect_back
@@ -59,10 +60,7 @@ class ConnectController(Controller):
     ) -> ApiResponse[ConnectData]:
         """Start a flow: send the user's browser to `authUrl` (Cognito Hosted UI, PKCE S256).
         The `state` is single-use and expires at `expiresAt` (10 minutes)."""
-        start = await services.oauth().flow.start(user_id, redirect_uri)
-        return ok(
-            ConnectData(auth_url=start.auth_url, state=start.state, expires_at=start.expires_at)
-        )
+        return ok(await operations.connect(services, user_id, redirect_uri))
 
     # `state` is a reserved Litestar kwarg: the path parameter is named `flow_state`.
     @get(
@@ -131,13 +129,10 @@ class CallbackController(Controller):
         """For apps that receive the code themselves. An `X-User-Id`, if sent, must be the
         state's user. Any refusal burns the state."""
         expected = parse_user_id(x_user_id) if x_user_id is not None else None
-        outcome = await services.oauth().flow.complete(
-            data.state, code=data.code, expected_user=expected
+        connection = await operations.complete_callback(
+            services, code=data.code, state=data.state, expected_user=expected
         )
-        if outcome.error is not None:
-            raise outcome.error
-        assert outcome.connection is not None  # noqa: S101 - complete() returns one or the other
-        return ok(ConnectionView.of(outcome.connection))
+        return ok(connection)
 
 
 @post(
@@ -150,8 +145,7 @@ class CallbackController(Controller):
 async def disconnect(services: ServicesDep, user_id: UserId) -> ApiResponse[DisconnectData]:
     """Revoke the refresh token at Cognito, delete the connection and every cached item.
     Idempotent; `revoked` says whether Cognito accepted the revocation."""
-    result = await services.oauth().disconnect.disconnect(user_id)
-    return ok(DisconnectData(disconnected=result.disconnected, revoked=result.revoked))
+    return ok(await operations.disconnect(services, user_id))
 
 
 def _outcome_response(request: Request[Any, Any, Any], outcome: CallbackOutcome) -> Response[Any]:

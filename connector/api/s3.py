@@ -11,6 +11,7 @@ from litestar import Controller, Request, delete, get, post, put
 from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, QueryParameter
 from litestar.response import Stream
 
+from connector.api import operations
 from connector.api.aws_schemas import (
     BucketsData,
     DeletedData,
@@ -18,7 +19,6 @@ from connector.api.aws_schemas import (
     PresignBody,
     PresignData,
     StoredObjectData,
-    view,
 )
 from connector.api.envelope import ApiResponse, ok
 from connector.api.security import Caller, ServicesDep, UserId, acting_for_user
@@ -54,8 +54,7 @@ class S3Controller(Controller):
         self, *, services: ServicesDep, caller: Caller, user_id: UserId
     ) -> ApiResponse[BucketsData]:
         """The user's buckets, narrowed to the key's bucket patterns."""
-        buckets = await services.s3().list_buckets(caller, user_id)
-        return ok(view({"buckets": buckets}, BucketsData))
+        return ok(await operations.list_buckets(services, caller, user_id))
 
     @get(
         "/buckets/{bucket:str}/objects",
@@ -78,7 +77,8 @@ class S3Controller(Controller):
     ) -> ApiResponse[ObjectPageData]:
         """One page (at most `maxKeys`, 1 to 1000) of objects and common prefixes; pass
         `nextContinuationToken` back as `continuationToken` for the next one."""
-        page = await services.s3().list_objects(
+        page = await operations.list_objects(
+            services,
             caller,
             user_id,
             bucket,
@@ -87,7 +87,7 @@ class S3Controller(Controller):
             max_keys=max_keys,
             continuation_token=continuation_token,
         )
-        return ok(view(page, ObjectPageData))
+        return ok(page)
 
     @get(
         OBJECT,
@@ -140,16 +140,17 @@ class S3Controller(Controller):
     ) -> ApiResponse[StoredObjectData]:
         """Stream the request body into the object (Content-Type is kept). Bodies over 8 MiB go
         up as a multipart upload; any failure aborts it, so no partial object ever appears."""
-        stored = await services.s3().put_object(
+        stored = await operations.put_object(
+            services,
             caller,
             user_id,
             bucket,
             _object_key(key),
-            request.stream(),
+            body=request.stream(),
             content_type=request.headers.get("content-type"),
             content_length=request.content_length,
         )
-        return ok(view(stored, StoredObjectData))
+        return ok(stored)
 
     @delete(
         OBJECT,
@@ -169,8 +170,9 @@ class S3Controller(Controller):
         key: FromPath[str],
     ) -> ApiResponse[DeletedData]:
         """Delete the object; `deleted: true` also when it did not exist."""
-        await services.s3().delete_object(caller, user_id, bucket, _object_key(key))
-        return ok(DeletedData(deleted=True))
+        return ok(
+            await operations.delete_object(services, caller, user_id, bucket, _object_key(key))
+        )
 
     @post(
         "/presign",
@@ -184,7 +186,8 @@ class S3Controller(Controller):
         """A URL signed with the user's own credentials, so large bytes never pass through
         the connector. GET needs `s3:read`, PUT `s3:write`; `expiresIn` is 1 to 3600 seconds
         (900 by default). `expiresAt` is capped by the credentials' own expiration."""
-        signed = await services.s3().presign(
+        signed = await operations.presign(
+            services,
             caller,
             user_id,
             data.bucket,
@@ -192,7 +195,7 @@ class S3Controller(Controller):
             method=data.method,
             expires_in=data.expires_in,
         )
-        return ok(view(signed, PresignData))
+        return ok(signed)
 
 
 def _object_key(path: str) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from litestar import get
 
+from connector.api import operations
 from connector.api.envelope import ApiResponse, ok
 from connector.api.schemas import TokenData
 from connector.api.security import (
@@ -29,12 +30,4 @@ from connector.errors import ErrorCode
 async def get_token(services: ServicesDep, user_id: UserId) -> ApiResponse[TokenData]:
     """A Cognito access token that is not about to expire (refreshed first when it is).
     Needs the `token:read` scope, which keys only get when it is asked for by name."""
-    tokens = await services.oauth().tokens.get_tokens(user_id)
-    return ok(
-        TokenData(
-            access_token=tokens.access_token,
-            token_type="Bearer",  # noqa: S106 - the token type, not a secret
-            expires_at=tokens.expires_at,
-            scopes=list(tokens.scopes),
-        )
-    )
+    return ok(await operations.get_token(services, user_id))

@@ -8,6 +8,7 @@ import httpx
 import pytest
 from oauth_world import world_settings
 
+from connector.api.rpc_methods import METHODS
 from connector.app import create_app
 from connector.bootstrap import build_container
 from connector.errors import ErrorCode
@@ -15,7 +16,11 @@ from connector.settings import Settings
 
 # Routes whose success is not a JSON envelope, by contract.
 # The browser return, and object downloads (raw bytes; their failures are envelopes).
-NOT_ENVELOPED = {("get", "/callback"), ("get", "/s3/buckets/{bucket}/objects/{key}")}
+NOT_ENVELOPED = {
+    ("get", "/callback"),
+    ("get", "/s3/buckets/{bucket}/objects/{key}"),
+    ("post", "/rpc"),  # JSON-RPC response objects, whose `result` is the envelope
+}
 
 
 @pytest.fixture
@@ -83,3 +88,15 @@ def test_api_key_security_is_declared_on_authenticated_routes(schema: dict[str, 
     assert "security" not in schema["paths"]["/health"]["get"]
     parameters = {p["name"] for p in schema["paths"]["/connection"]["get"]["parameters"]}
     assert "X-User-Id" in parameters
+
+
+def test_rpc_documents_its_request_its_methods_and_its_responses(schema: dict[str, Any]) -> None:
+    operation = schema["paths"]["/rpc"]["post"]
+    body = operation["requestBody"]["content"]["application/json"]["schema"]
+    single, batch = body["oneOf"]
+    assert single["properties"]["method"]["enum"] == sorted(METHODS)
+    assert batch["items"] == single
+    assert len(METHODS) == 15
+    success = operation["responses"]["200"]["content"]["application/json"]["schema"]
+    assert "RpcResponse" in str(success)
+    assert operation["responses"]["401"]

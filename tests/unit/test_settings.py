@@ -6,7 +6,7 @@ import pytest
 from cryptography.fernet import Fernet
 
 from connector.errors import ConfigurationError
-from connector.settings import Settings
+from connector.settings import RpcSettings, Settings
 
 COGNITO = {
     "AWS_COGNITO_DOMAIN": "my-domain",
@@ -100,6 +100,9 @@ def test_auto_migrate_defaults_off_for_postgresql() -> None:
         ({**COGNITO, "CONNECTOR_OAUTH_SCOPES": "email profile"}, "CONNECTOR_OAUTH_SCOPES"),
         ({**COGNITO, "AWS_COGNITO_ROLE_ARN": "not-an-arn"}, "AWS_COGNITO_ROLE_ARN"),
         ({**COGNITO, "CONNECTOR_CREDENTIALS_DURATION": "60"}, "CONNECTOR_CREDENTIALS_DURATION"),
+        ({"CONNECTOR_RPC_MAX_BATCH": "0"}, "CONNECTOR_RPC_MAX_BATCH"),
+        ({"CONNECTOR_RPC_MAX_BATCH": "lots"}, "CONNECTOR_RPC_MAX_BATCH"),
+        ({"CONNECTOR_RPC_MAX_OBJECT_BYTES": "1e6"}, "CONNECTOR_RPC_MAX_OBJECT_BYTES"),
     ],
 )
 def test_bad_configuration_names_its_variable_in_one_line(
@@ -118,3 +121,11 @@ def test_secrets_never_appear_in_configuration_errors() -> None:
     with pytest.raises(ConfigurationError) as caught:
         Settings.from_env(env)
     assert "s3cr3t-value" not in str(caught.value)
+
+
+def test_rpc_bounds_have_defaults_and_can_be_set() -> None:
+    assert Settings.from_env({}).rpc == RpcSettings(max_batch=50, max_object_bytes=5 << 20)
+    configured = Settings.from_env(
+        {"CONNECTOR_RPC_MAX_BATCH": "10", "CONNECTOR_RPC_MAX_OBJECT_BYTES": "1024"}
+    )
+    assert configured.rpc == RpcSettings(max_batch=10, max_object_bytes=1024)
