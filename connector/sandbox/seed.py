@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import mimetypes
 import secrets
 import zipfile
 from dataclasses import dataclass
@@ -181,7 +182,8 @@ def _emulator_sets_pool_roles() -> bool:
 def _bucket(s3: Any) -> None:
     s3.create_bucket(Bucket=DEMO_BUCKET)
     for key, body in DEMO_OBJECTS.items():
-        s3.put_object(Bucket=DEMO_BUCKET, Key=key, Body=body)
+        content_type = mimetypes.guess_type(key)[0] or "application/octet-stream"
+        s3.put_object(Bucket=DEMO_BUCKET, Key=key, Body=body, ContentType=content_type)
 
 
 def _function(lambda_: Any, iam: Any) -> None:
