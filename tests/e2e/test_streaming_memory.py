@@ -16,6 +16,7 @@ from litestar import Litestar
 from moto_process import moto_server_process
 from oauth_world import CognitoWorld, Instance
 
+from connector.adapters import s3_gateway
 from connector.app import create_app
 
 MB = 1 << 20
@@ -52,7 +53,14 @@ class Exchange:
     """One HTTP exchange with an ASGI app: the request body is produced as it is read, the
     response body hashed as it arrives; neither is ever held whole."""
 
-    def __init__(self, method: str, path: str, request_headers: dict[str, str]) -> None:
+    def __init__(
+        self,
+        method: str,
+        path: str,
+        request_headers: dict[str, str],
+        *,
+        hang_up_after: int | None = None,
+    ) -> None:
         self.scope: dict[str, Any] = {
             "type": "http",
             "asgi": {"version": "3.0"},
@@ -75,6 +83,7 @@ class Exchange:
         self._body: Iterator[bytes] = iter(())
         self._ended = False
         self._finished = asyncio.Event()
+        self._hang_up_after = hang_up_after
 
     async def run(self, app: Litestar, body: Iterator[bytes] | None = None) -> Exchange:
         self._body = body or iter(())
@@ -102,8 +111,9 @@ class Exchange:
             self.size += len(data)
             if self.size <= MB:
                 self.body += data
-            if not message.get("more_body", False):
-                self._finished.set()
+            hung_up = self._hang_up_after is not None and self.size >= self._hang_up_after
+            if hung_up or not message.get("more_body", False):
+                self._finished.set()  # the client leaves (or has it all)
 
 
 async def test_200_mb_up_and_down_keeps_the_connectors_memory_flat(
@@ -135,3 +145,37 @@ async def test_200_mb_up_and_down_keeps_the_connectors_memory_flat(
     assert down.digest.hexdigest() == expected_digest()
     assert upload_peak < PEAK_BOUND, f"upload peak {upload_peak / MB:.1f} MB"
     assert download_peak < PEAK_BOUND, f"download peak {download_peak / MB:.1f} MB"
+
+
+async def test_downloads_abandoned_mid_stream_give_their_connections_back(
+    world: CognitoWorld, replica: Instance, aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Clients that hang up mid-download: each S3 body is closed (its connection goes back to
+    botocore's pool), and more of them than the pool holds leave downloads working."""
+    closed = 0
+    real_close = s3_gateway._Body._close
+
+    def counting_close(body: Any) -> None:
+        nonlocal closed
+        closed += body._closed is False
+        real_close(body)
+
+    monkeypatch.setattr(s3_gateway._Body, "_close", counting_close)
+    await connect_alice(world, replica)
+    alice = headers(await world.key(replica, "s3:read"))
+    aws["s3"].put_object(Bucket="alice-data", Key="32mb", Body=b"z" * (32 * MB))
+    app = create_app(world.settings, container=replica.container)
+    path = "/s3/buckets/alice-data/objects/32mb"
+    pool = replica.container.aws_clients.max_pool_connections
+    for _ in range(pool + 2):
+        left = Exchange("GET", path, alice, hang_up_after=2 * MB)
+        await asyncio.wait_for(left.run(app), timeout=30)
+        assert left.status == 200
+        assert left.size < 32 * MB
+    whole = await asyncio.wait_for(Exchange("GET", path, alice).run(app), timeout=30)
+    assert (whole.status, whole.size) == (200, 32 * MB)
+    for _ in range(100):  # a cancelled read in a worker thread closes its body when it returns
+        if closed == pool + 3:
+            break
+        await asyncio.sleep(0.05)
+    assert closed == pool + 3
