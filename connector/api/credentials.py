@@ -6,6 +6,7 @@ from litestar import get
 
 from connector.api import operations
 from connector.api.envelope import ApiResponse, ok
+from connector.api.responses import AS_USER
 from connector.api.schemas import CredentialsData
 from connector.api.security import (
     ServicesDep,
@@ -13,22 +14,13 @@ from connector.api.security import (
     acting_for_user,
 )
 from connector.domain.models import Scope
-from connector.errors import ErrorCode
 
 
 @get(
     "/credentials",
     operation_id="getCredentials",
     tags=["connection"],
-    **acting_for_user(
-        Scope.CREDENTIALS_READ,
-        ErrorCode.NOT_CONNECTED,
-        ErrorCode.REAUTH_REQUIRED,
-        ErrorCode.ACCESS_DENIED,
-        ErrorCode.RATE_LIMITED,
-        ErrorCode.UPSTREAM_UNAVAILABLE,
-        ErrorCode.GET_CONNECTION_FAILED,
-    ),
+    **acting_for_user(Scope.CREDENTIALS_READ, *AS_USER),
 )
 async def get_credentials(services: ServicesDep, user_id: UserId) -> ApiResponse[CredentialsData]:
     """Temporary AWS credentials of the user's Cognito identity, re-minted before they expire

@@ -15,7 +15,7 @@ from connector.api.aws_schemas import (
     InvokeData,
 )
 from connector.api.envelope import ApiResponse, ok
-from connector.api.s3 import AS_USER
+from connector.api.responses import AS_USER
 from connector.api.security import Caller, ServicesDep, UserId, acting_for_user
 from connector.domain.models import Scope
 from connector.errors import ErrorCode

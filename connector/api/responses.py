@@ -15,6 +15,16 @@ AUTH_CODES = (
     ErrorCode.INTERNAL_ERROR,
 )
 
+# What any call made with the user's AWS credentials can answer, besides its own code.
+AS_USER = (
+    ErrorCode.NOT_CONNECTED,
+    ErrorCode.REAUTH_REQUIRED,
+    ErrorCode.ACCESS_DENIED,
+    ErrorCode.RATE_LIMITED,
+    ErrorCode.UPSTREAM_UNAVAILABLE,
+    ErrorCode.GET_CONNECTION_FAILED,
+)
+
 
 def error_responses(*codes: ErrorCode, authenticated: bool = True) -> dict[int, ResponseSpec]:
     """One documented failure envelope per status, naming the codes it may carry."""

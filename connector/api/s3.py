@@ -21,20 +21,12 @@ from connector.api.aws_schemas import (
     StoredObjectData,
 )
 from connector.api.envelope import ApiResponse, ok
+from connector.api.responses import AS_USER
 from connector.api.security import Caller, ServicesDep, UserId, acting_for_user
 from connector.domain.aws import ObjectStream
 from connector.domain.models import Scope
 from connector.errors import ErrorCode, ValidationError
 
-# What any call made as the user can answer, besides its own operation code.
-AS_USER = (
-    ErrorCode.NOT_CONNECTED,
-    ErrorCode.REAUTH_REQUIRED,
-    ErrorCode.ACCESS_DENIED,
-    ErrorCode.RATE_LIMITED,
-    ErrorCode.UPSTREAM_UNAVAILABLE,
-    ErrorCode.GET_CONNECTION_FAILED,
-)
 OBJECT = "/buckets/{bucket:str}/objects/{key:path}"
 # User data: never kept by shared caches between the connector and its caller.
 PRIVATE = "private, no-store"
