@@ -9,15 +9,11 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import pytest
+from fake_world import FakeOAuthWorld, make_fake_oauth_world
 from fakes import (
-    FakeCache,
-    FakeConnectionStore,
-    FakeIdentityProvider,
-    FakeTokenVerifier,
     FixedClock,
 )
 
-from connector.adapters.crypto import FernetCipher, generate_key
 from connector.domain.aws import AwsCredentials
 from connector.errors import (
     AccessDeniedError,
@@ -25,12 +21,9 @@ from connector.errors import (
     ReauthRequiredError,
     VersionConflictError,
 )
-from connector.services.connections import ConnectionService
 from connector.services.credentials import CredentialService, credentials_cache_key
 from connector.services.disconnect import DisconnectService
-from connector.services.oauth_flow import OAuthFlowService
 from connector.services.single_flight import DistributedLock
-from connector.services.tokens import TokenService
 from connector.services.tolerant_cache import TolerantCache
 from connector.settings import FreshnessSettings
 
@@ -78,16 +71,8 @@ class FakeIdentityBroker:
 
 
 @dataclass
-class World:
-    clock: FixedClock
-    store: FakeConnectionStore
-    cache: FakeCache
-    cipher: FernetCipher
-    provider: FakeIdentityProvider
+class World(FakeOAuthWorld):
     broker: FakeIdentityBroker
-    connections: ConnectionService
-    flow: OAuthFlowService
-    tokens: TokenService
 
     def credential_service(self) -> CredentialService:
         """One replica's service (replicas share the store and cache, not the single-flight)."""
@@ -102,32 +87,11 @@ class World:
             windows=FreshnessSettings(),
         )
 
-    async def connect(self, user: str = "alice", sub: str = "sub-1") -> None:
-        start = await self.flow.start(user, None)
-        outcome = await self.flow.complete(
-            start.state, code=self.provider.authorize(start.state, sub)
-        )
-        assert outcome.error is None, outcome.error
-
 
 @pytest.fixture
 def world() -> World:
-    clock = FixedClock()
-    store, cache = FakeConnectionStore(), FakeCache()
-    cipher = FernetCipher((generate_key(),))
-    provider = FakeIdentityProvider(clock, lifetime=TOKEN_LIFETIME)
-    verifier = FakeTokenVerifier(clock)
-    connections = ConnectionService(store, TolerantCache(cache), cipher, clock)
-    flow = OAuthFlowService(
-        provider=provider, verifier=verifier, connections=connections, cache=cache,
-        cipher=cipher, clock=clock, redirect_allowlist=(),
-    )  # fmt: skip
-    tokens = TokenService(
-        connections=connections, provider=provider, verifier=verifier,
-        lock=DistributedLock(cache, poll=0.001), clock=clock, windows=FreshnessSettings(),
-    )  # fmt: skip
-    broker = FakeIdentityBroker(clock)
-    return World(clock, store, cache, cipher, provider, broker, connections, flow, tokens)
+    base = make_fake_oauth_world(token_lifetime=TOKEN_LIFETIME)
+    return World(**vars(base), broker=FakeIdentityBroker(base.clock))
 
 
 async def settle() -> None:

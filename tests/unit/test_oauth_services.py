@@ -6,15 +6,8 @@ import asyncio
 from dataclasses import dataclass
 
 import pytest
-from fakes import (
-    FakeCache,
-    FakeConnectionStore,
-    FakeIdentityProvider,
-    FakeTokenVerifier,
-    FixedClock,
-)
+from fake_world import FakeOAuthWorld, make_fake_oauth_world
 
-from connector.adapters.crypto import FernetCipher, generate_key
 from connector.domain.models import ConnectionStatus
 from connector.domain.oauth import FlowStatus
 from connector.errors import (
@@ -25,54 +18,19 @@ from connector.errors import (
     UpstreamUnavailableError,
     ValidationError,
 )
-from connector.services.connections import ConnectionService
 from connector.services.disconnect import DisconnectService
-from connector.services.oauth_flow import OAuthFlowService
-from connector.services.single_flight import DistributedLock
-from connector.services.tokens import TokenService
-from connector.services.tolerant_cache import TolerantCache
-from connector.settings import FreshnessSettings
 
 RETURN = "https://app.example/done"
 
 
 @dataclass
-class World:
-    clock: FixedClock
-    store: FakeConnectionStore
-    cache: FakeCache
-    cipher: FernetCipher
-    provider: FakeIdentityProvider
-    connections: ConnectionService
-    flow: OAuthFlowService
-    tokens: TokenService
+class World(FakeOAuthWorld):
     disconnect: DisconnectService
-
-    async def connect(self, user: str = "alice", sub: str = "sub-1") -> None:
-        start = await self.flow.start(user, RETURN)
-        outcome = await self.flow.complete(
-            start.state, code=self.provider.authorize(start.state, sub)
-        )
-        assert outcome.error is None, outcome.error
 
 
 def make_world(*, rotate: bool = False) -> World:
-    clock = FixedClock()
-    store, cache = FakeConnectionStore(), FakeCache()
-    cipher = FernetCipher((generate_key(),))
-    provider = FakeIdentityProvider(clock, rotate=rotate)
-    verifier = FakeTokenVerifier(clock)
-    connections = ConnectionService(store, TolerantCache(cache), cipher, clock)
-    flow = OAuthFlowService(
-        provider=provider, verifier=verifier, connections=connections, cache=cache,
-        cipher=cipher, clock=clock, redirect_allowlist=(RETURN,),
-    )  # fmt: skip
-    tokens = TokenService(
-        connections=connections, provider=provider, verifier=verifier,
-        lock=DistributedLock(cache, poll=0.001), clock=clock, windows=FreshnessSettings(),
-    )  # fmt: skip
-    return World(clock, store, cache, cipher, provider, connections, flow, tokens,
-                 DisconnectService(connections, provider))  # fmt: skip
+    base = make_fake_oauth_world(rotate=rotate, return_url=RETURN)
+    return World(**vars(base), disconnect=DisconnectService(base.connections, base.provider))
 
 
 @pytest.fixture
