@@ -4,11 +4,17 @@
     with ConnectorClient("http://127.0.0.1:8000", api_key) as client:
         client.s3("alice").write_json("bucket", "a.json", {"x": 1})
 
-It imports neither the server (Litestar, SQLAlchemy, Redis, authlib, jose) nor boto3.
+It imports neither the server (Litestar, SQLAlchemy, Redis, authlib, jose) nor, until
+`boto3_session` is called, boto3.
 """
 
 from connector.client._transport import RetryPolicy
 from connector.client.aio import AsyncConnectorClient
+from connector.client.connection import (
+    ensure_connected,
+    ensure_connected_async,
+    requires_connection,
+)
 from connector.client.errors import (
     AccessDeniedError,
     ConnectionRequiredError,
@@ -58,4 +64,7 @@ __all__ = [
     "UpstreamUnavailableError",
     "UserS3",
     "ValidationError",
+    "ensure_connected",
+    "ensure_connected_async",
+    "requires_connection",
 ]

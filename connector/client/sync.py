@@ -6,7 +6,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from types import TracebackType
-from typing import Any, Self, TypeVar
+from typing import TYPE_CHECKING, Any, Self, TypeVar
 
 import httpx
 
@@ -27,6 +27,9 @@ from connector.client.errors import ConnectorClientError
 from connector.client.s3 import UserS3
 from connector.client.streams import ObjectStream
 
+if TYPE_CHECKING:
+    from connector.client.boto import Session
+
 T = TypeVar("T")
 ItemT = TypeVar("ItemT")
 
@@ -36,6 +39,7 @@ class ConnectorClient(ConnectorApi, SyncRunner):
 
     Failures raise `ConnectorClientError` subclasses named after the envelope's code.
     Failures the connector calls retryable are retried per `retry`, sleeping with `sleep`.
+    `region` is the AWS region for `boto3_session` (else the user's identity pool's).
     """
 
     def __init__(
@@ -43,11 +47,13 @@ class ConnectorClient(ConnectorApi, SyncRunner):
         base_url: str,
         api_key: str,
         *,
+        region: str | None = None,
         timeout: float | httpx.Timeout = 30.0,
         retry: RetryPolicy = RetryPolicy(),  # noqa: B008 - frozen, shared safely
         transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
+        self.region = region
         self._retry = retry
         self._sleep = sleep
         self._http = httpx.Client(**http_options(base_url, api_key, timeout), transport=transport)
@@ -63,6 +69,12 @@ class ConnectorClient(ConnectorApi, SyncRunner):
         """Stream the object: `with client.open_object(user, b, k) as obj: for chunk in obj`."""
         with self._open(get_object(user_id, bucket, key, byte_range=byte_range)) as got:
             yield ObjectStream(meta_of(got), self._chunks(got))
+
+    def boto3_session(self, user_id: str, *, region_name: str | None = None) -> Session:
+        """A boto3 Session acting as the user, its credentials refreshed from the connector."""
+        from connector.client.boto import boto3_session  # noqa: PLC0415 - boto3 only when used
+
+        return boto3_session(self, user_id, region_name=region_name)
 
     def close(self) -> None:
         self._http.close()
