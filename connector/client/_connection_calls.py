@@ -1,0 +1,85 @@
+"""The connection routes as request builders: health, the OAuth flow, tokens, credentials.
+
+Each function returns the Call one client method sends; both clients expose them with these
+signatures and docstrings (see `_operation`).
+"""
+
+from __future__ import annotations
+
+from connector.client._body import json_body
+from connector.client._receive import Decode
+from connector.client._transport import JSON, Call, data_of, path_segment
+from connector.client.models import (
+    AccessToken,
+    AwsCredentials,
+    Connection,
+    ConnectStart,
+    Disconnected,
+    FlowStatus,
+    Health,
+)
+
+
+def health() -> Call[Health]:
+    """Liveness and readiness of the connector's database and cache."""
+    return Call(method="GET", path="/health", receive=Decode(data_of(Health)))
+
+
+def connect(user_id: str, redirect_uri: str | None = None) -> Call[ConnectStart]:
+    """Start a connection flow for the user: send their browser to `auth_url`. `redirect_uri`
+    (on the connector's allow-list) is where the browser returns afterwards."""
+    return Call(
+        method="GET",
+        path="/connect",
+        user_id=user_id,
+        params={"redirect_uri": redirect_uri},
+        receive=Decode(data_of(ConnectStart)),
+    )
+
+
+def connect_status(state: str) -> Call[FlowStatus]:
+    """Where a flow stands: pending, completed, failed or expired."""
+    return Call(
+        method="GET",
+        path=f"/connect/status/{path_segment(state)}",
+        receive=Decode(data_of(FlowStatus)),
+    )
+
+
+def complete_callback(code: str, state: str, *, user_id: str | None = None) -> Call[Connection]:
+    """Exchange an authorization code your app received itself; returns the connection."""
+    return Call(
+        method="POST",
+        path="/callback",
+        user_id=user_id,
+        body=json_body({"code": code, "state": state}),
+        headers={"Content-Type": JSON},
+        receive=Decode(data_of(Connection)),
+        idempotent=False,
+    )
+
+
+def disconnect(user_id: str) -> Call[Disconnected]:
+    """Revoke the user's refresh token and forget the connection (idempotent)."""
+    return Call(
+        method="POST", path="/disconnect", user_id=user_id, receive=Decode(data_of(Disconnected))
+    )
+
+
+def get_connection(user_id: str) -> Call[Connection]:
+    """The user's connection, without secrets (NotConnectedError when there is none)."""
+    return Call(
+        method="GET", path="/connection", user_id=user_id, receive=Decode(data_of(Connection))
+    )
+
+
+def get_token(user_id: str) -> Call[AccessToken]:
+    """A valid Cognito access token for the user (needs the `token:read` scope)."""
+    return Call(method="GET", path="/token", user_id=user_id, receive=Decode(data_of(AccessToken)))
+
+
+def get_credentials(user_id: str) -> Call[AwsCredentials]:
+    """The user's temporary AWS credentials (needs the `credentials:read` scope)."""
+    return Call(
+        method="GET", path="/credentials", user_id=user_id, receive=Decode(data_of(AwsCredentials))
+    )
