@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import secrets
+import sqlite3
 import threading
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta, timezone
@@ -95,6 +97,11 @@ async def test_replicas_migrating_at_the_same_time_all_succeed(empty_database_ur
         assert all([await replica.is_at_head() for replica in replicas])
     finally:
         await asyncio.gather(*(replica.close() for replica in replicas))
+    if empty_database_url.startswith("sqlite"):
+        # Some replicas met a lock when switching to WAL; the file is WAL all the same.
+        path = empty_database_url.removeprefix("sqlite+aiosqlite:///")
+        with contextlib.closing(sqlite3.connect(path)) as plain:
+            assert plain.execute("PRAGMA journal_mode").fetchone() == ("wal",)
 
 
 def _schema_differences(connection: Connection) -> list[object]:

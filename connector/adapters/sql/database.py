@@ -198,9 +198,21 @@ def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     try:
         cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS:d}")
-        cursor.execute("PRAGMA journal_mode = WAL")
+        _use_wal(cursor)
     finally:
         cursor.close()
+
+
+def _use_wal(cursor: Any) -> None:
+    """Switch the file to WAL; the mode is the file's, so it stays for every later connection.
+    The switch fails at once (busy_timeout or not) while another connection holds a lock: on a
+    new file, that is a connection opened at the same moment, which has made the switch itself,
+    so this one goes on without it (waiting here would block the event loop it needs)."""
+    try:
+        cursor.execute("PRAGMA journal_mode = WAL")
+    except Exception as exc:  # the driver adapter's OperationalError
+        if "locked" not in str(exc):
+            raise
 
 
 def _alembic_config(connection: Connection) -> Config:
