@@ -6,6 +6,7 @@ import logging
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 import httpx
 
@@ -14,8 +15,9 @@ from connector.adapters.crypto import FernetCipher, load_or_create_dev_key
 from connector.adapters.lambda_gateway import LambdaGateway
 from connector.adapters.redis_cache import create_cache
 from connector.adapters.s3_gateway import S3Gateway
+from connector.adapters.s3_store import S3Database
 from connector.adapters.sql import SqlDatabase
-from connector.domain.ports import Cache, Cipher, Clock, ConnectionStore
+from connector.domain.ports import ApiKeyStore, Cache, Cipher, Clock, ConnectionStore
 from connector.errors import ConfigurationError
 from connector.services.acting import ActingAsUser
 from connector.services.api_keys import ApiKeyService
@@ -47,10 +49,31 @@ def build_cipher(settings: Settings) -> Cipher:
     return FernetCipher(keys)
 
 
-async def open_database(settings: Settings) -> SqlDatabase:
-    """The SQL database, migrated when auto-migration is on, else checked to be at head."""
-    if settings.database.url.startswith("s3://"):
-        raise ConfigurationError("CONNECTOR_DATABASE_URL", "the s3:// store is not available yet")
+class Database(Protocol):
+    """What the composition root needs of a store of record (SqlDatabase, S3Database)."""
+
+    @property
+    def connections(self) -> ConnectionStore: ...
+
+    @property
+    def api_keys(self) -> ApiKeyStore: ...
+
+    async def ping(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+
+async def open_database(settings: Settings) -> Database:
+    """The S3 store, checked; or the SQL database, migrated when auto-migration is on, else
+    checked to be at head."""
+    if settings.database.is_s3:
+        # The service's own credentials (boto3's default chain), never a user's.
+        return await S3Database.open(
+            settings.database.url,
+            region=settings.cognito.region if settings.cognito else DEFAULT_AWS_REGION,
+            kms_key_id=settings.database.s3.kms_key_id,
+            conditional_writes=settings.database.s3.conditional_writes,
+        )
     database = SqlDatabase.from_url(settings.database.url)
     try:
         if settings.database.auto_migrate:

@@ -161,10 +161,13 @@ async def _preflight(settings: Settings) -> None:
 
 
 async def _migrate(_: argparse.Namespace, settings: Settings) -> int:
-    # Opening with auto-migration on is the migration (under an advisory lock on PostgreSQL).
+    # Opening with auto-migration on is the migration (under an advisory lock on PostgreSQL);
+    # the s3:// store has no schema, and opening it checks the bucket and its permissions.
     forced = replace(settings, database=replace(settings.database, auto_migrate=True))
     database = await open_database(forced)
     await database.close()
+    if settings.database.is_s3:
+        return _print_line("nothing to migrate: the s3:// store has no schema (bucket checked)")
     return _print_line("database schema is at head")
 
 

@@ -13,6 +13,12 @@ DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///.connector/connector.db"
 DEFAULT_DEV_KEY_FILE = ".connector/dev-encryption.key"
 _REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
 _DOMAIN_PREFIX = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
+# A key id (multi-Region ones start with mrk-), an alias name, or the ARN of either.
+_KMS_KEY_ID = r"([0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}|mrk-[0-9a-f]{32})"
+_KMS_ARN = r"arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:"
+_KMS_KEY = re.compile(
+    rf"{_KMS_KEY_ID}|{_KMS_ARN}key/{_KMS_KEY_ID}|({_KMS_ARN})?alias/[A-Za-z0-9/_-]{{1,250}}"
+)
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 
@@ -65,6 +71,17 @@ class ServerSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class S3StoreSettings:
+    """Options of the `s3://` store (refused with a SQL database URL)."""
+
+    kms_key_id: str | None = None
+    """SSE-KMS under this key (id, ARN, alias or alias ARN); None means SSE-S3 (AES256)."""
+    conditional_writes: bool = True
+    """Version checks by S3 conditional writes; false selects the read-check-write fallback
+    for endpoints without them (racy across replicas, see docs/decisions.md)."""
+
+
+@dataclass(frozen=True, slots=True)
 class DatabaseSettings:
     """The store of record for connections and API keys."""
 
@@ -72,6 +89,11 @@ class DatabaseSettings:
     """`sqlite+aiosqlite:///…`, `postgresql+asyncpg://…` or `s3://bucket/prefix/`."""
     auto_migrate: bool = True
     """Migrate at start-up; defaults to on for SQLite only (PostgreSQL: run `connector migrate`)."""
+    s3: S3StoreSettings = field(default_factory=S3StoreSettings)
+
+    @property
+    def is_s3(self) -> bool:
+        return self.url.startswith("s3://")
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,7 +192,24 @@ class Settings:
 def _database(env: _Env) -> DatabaseSettings:
     url = env.database_url("CONNECTOR_DATABASE_URL")
     return DatabaseSettings(
-        url=url, auto_migrate=env.flag("CONNECTOR_AUTO_MIGRATE", url.startswith("sqlite"))
+        url=url,
+        auto_migrate=env.flag("CONNECTOR_AUTO_MIGRATE", url.startswith("sqlite")),
+        s3=_s3_store(env, url),
+    )
+
+
+def _s3_store(env: _Env, url: str) -> S3StoreSettings:
+    kms, conditional = "CONNECTOR_DATABASE_KMS_KEY_ID", "CONNECTOR_DATABASE_CONDITIONAL_WRITES"
+    if not url.startswith("s3://"):
+        for name in (kms, conditional):
+            if env.text(name, ""):
+                raise ConfigurationError(name, "applies only to an s3:// CONNECTOR_DATABASE_URL")
+        return S3StoreSettings()
+    kms_key_id = env.text(kms, "")
+    if kms_key_id and not _KMS_KEY.fullmatch(kms_key_id):
+        raise ConfigurationError(kms, "must be a KMS key id, key ARN, alias/NAME or alias ARN")
+    return S3StoreSettings(
+        kms_key_id=kms_key_id or None, conditional_writes=env.flag(conditional, True)
     )
 
 

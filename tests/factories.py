@@ -6,7 +6,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from connector.domain.models import Connection, ConnectionStatus, SealedTokens
+from connector.domain.models import ApiKey, Connection, ConnectionStatus, Scope, SealedTokens
 from connector.domain.ports import Cipher
 
 KeyMaker = Callable[..., Any]
@@ -36,3 +36,19 @@ def make_connection(user_id: str, cipher: Cipher, **overrides: Any) -> Connectio
     }
     fields.update(overrides)
     return Connection(**fields)
+
+
+def make_api_key(key_id: str, name: str, **overrides: Any) -> ApiKey:
+    """A stored API key (only a hash of a secret nobody holds)."""
+    fields: dict[str, Any] = {
+        "id": key_id,
+        "name": name,
+        "key_hash": "ab" * 32,
+        "scopes": frozenset({Scope.CONNECT}),
+        "buckets": (),
+        "functions": (),
+        "read_only": False,
+        "created_at": datetime(2026, 11, 20, tzinfo=UTC),
+    }
+    fields.update(overrides)
+    return ApiKey(**fields)

@@ -82,6 +82,8 @@ class AwsClients:
         self._unsigned_config = self._config.merge(Config(signature_version=UNSIGNED))
         self._s3_config = self._config.merge(Config(signature_version="s3v4"))
         self._clients: OrderedDict[_ClientKey, Any] = OrderedDict()
+        # Outside the LRU: the service's own clients live as long as this object.
+        self._service_clients: dict[str, Any] = {}
         self._lock = threading.Lock()
         self._executor = ThreadPoolExecutor(
             max_workers=max_pool_connections, thread_name_prefix="aws"
@@ -115,14 +117,27 @@ class AwsClients:
                 evicted.close()
             return created
 
+    def service_client(self, service: str) -> Any:
+        """A client signed with the service's own credentials from boto3's default chain
+        (environment, profile, web identity, container or instance role), for the connector's
+        own resources such as the s3:// store; never a user's credentials."""
+        with self._lock:
+            cached = self._service_clients.get(service)
+            if cached is None:
+                cached = self._session.client(service, config=self._config_for(service))  # type: ignore[call-overload]
+                self._service_clients[service] = cached
+            return cached
+
+    def _config_for(self, service: str) -> Config:
+        # S3 presigned URLs must be SigV4 (botocore still defaults to SigV2 for us-east-1).
+        return self._s3_config if service == "s3" else self._config
+
     def _create(self, service: str, credentials: AwsCredentials | None) -> Any:
         if credentials is None:
             return self._session.client(service, config=self._unsigned_config)  # type: ignore[call-overload]
-        # S3 presigned URLs must be SigV4 (botocore still defaults to SigV2 for us-east-1).
-        config = self._s3_config if service == "s3" else self._config
         return self._session.client(  # type: ignore[call-overload]
             service,
-            config=config,
+            config=self._config_for(service),
             aws_access_key_id=credentials.access_key_id,
             aws_secret_access_key=credentials.secret_access_key,
             aws_session_token=credentials.session_token,
@@ -139,7 +154,8 @@ class AwsClients:
         """Stop the pool (waiting for running calls) and close every cached client."""
         self._executor.shutdown(wait=True, cancel_futures=True)
         with self._lock:
-            clients = list(self._clients.values())
+            clients = [*self._clients.values(), *self._service_clients.values()]
             self._clients.clear()
+            self._service_clients.clear()
         for cached in clients:
             cached.close()

@@ -88,6 +88,23 @@ def test_no_credentials_means_an_unsigned_client(clients: AwsClients) -> None:
     assert signed._request_signer._credentials.access_key == "ASIAEXAMPLE1"
 
 
+def test_the_service_client_signs_with_the_default_chain_and_outlives_the_lru(
+    clients: AwsClients, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIASERVICEOWN01")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", SECRET)
+    monkeypatch.delenv("AWS_SESSION_TOKEN", raising=False)
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    own = clients.service_client("s3")
+    for user in "ABCD":  # more users than the LRU holds
+        clients.client("s3", creds(user))
+
+    assert clients.service_client("s3") is own
+    assert own.meta.config.signature_version == "s3v4"
+    assert own._request_signer._credentials.access_key == "AKIASERVICEOWN01"
+    assert clients.cached_clients == 3
+
+
 def test_clients_carry_the_region_pool_timeouts_and_standard_retries(
     clients: AwsClients,
 ) -> None:

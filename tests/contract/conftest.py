@@ -1,4 +1,6 @@
-"""Backends for the contract suites: SQLite in a temporary file and a real PostgreSQL database.
+"""Backends for the contract suites: SQLite in a temporary file, a real PostgreSQL database, and
+the s3:// store on in-process moto (with S3's conditional writes, and with the fallback for
+endpoints without them).
 
 PostgreSQL is not optional here: when it is down, these fixtures fail (never skip), because
 a suite that silently ran on SQLite alone would prove nothing about production.
@@ -7,17 +9,22 @@ a suite that silently ran on SQLite alone would prove nothing about production.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from moto_s3 import REGION, admin_client, in_process_s3, make_conditional_writes_atomic, new_bucket
 
+from connector.adapters.s3_store import S3Database
 from connector.adapters.sql import SqlDatabase
+from connector.bootstrap import Database
 from connector.domain.ports import ApiKeyStore, ConnectionStore
 
 SQL_BACKENDS = ("sqlite", "postgresql")
-# Every ConnectionStore adapter; the S3 adapter adds "s3" here and a branch in connection_store.
-CONNECTION_STORE_BACKENDS = (*SQL_BACKENDS,)
+S3_BACKENDS = ("s3", "s3-fallback")
+# Every adapter of the ConnectionStore and ApiKeyStore ports.
+CONNECTION_STORE_BACKENDS = (*SQL_BACKENDS, *S3_BACKENDS)
 
 
 def sqlite_url(directory: Path) -> str:
@@ -42,27 +49,59 @@ async def open_sql_database(
         await database.close()
 
 
-@pytest.fixture(params=SQL_BACKENDS)
-async def sql_database(
-    request: pytest.FixtureRequest, tmp_path: Path, postgres_url: str
-) -> AsyncIterator[SqlDatabase]:
-    async with open_sql_database(request.param, tmp_path, postgres_url) as database:
-        yield database
+@asynccontextmanager
+async def open_s3_database(
+    backend: str, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[S3Database]:
+    """An S3 store in a bucket of its own, under a prefix, on moto in this process."""
+    make_conditional_writes_atomic(monkeypatch)
+    with in_process_s3(monkeypatch):
+        bucket = new_bucket(admin_client())
+        database = await S3Database.open(
+            f"s3://{bucket}/tenant/connector",
+            region=REGION,
+            conditional_writes=backend == "s3",
+        )
+        try:
+            yield database
+        finally:
+            await database.close()
+
+
+@dataclass
+class Backends:
+    """What every backend needs; `open(name)` gives an empty database of that backend."""
+
+    tmp_path: Path
+    monkeypatch: pytest.MonkeyPatch
+    postgres_url: str
+
+    def open(self, backend: str) -> AbstractAsyncContextManager[Database]:
+        if backend in SQL_BACKENDS:
+            return open_sql_database(backend, self.tmp_path, self.postgres_url)
+        if backend in S3_BACKENDS:
+            return open_s3_database(backend, self.monkeypatch)
+        raise AssertionError(f"no backend named {backend!r}")
 
 
 @pytest.fixture
-def api_key_store(sql_database: SqlDatabase) -> ApiKeyStore:
-    return sql_database.api_keys
+def backends(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, postgres_url: str) -> Backends:
+    return Backends(tmp_path, monkeypatch, postgres_url)
+
+
+@pytest.fixture(params=CONNECTION_STORE_BACKENDS)
+async def api_key_store(
+    request: pytest.FixtureRequest, backends: Backends
+) -> AsyncIterator[ApiKeyStore]:
+    """Every ApiKeyStore adapter in turn (keys live where the connections live)."""
+    async with backends.open(request.param) as database:
+        yield database.api_keys
 
 
 @pytest.fixture(params=CONNECTION_STORE_BACKENDS)
 async def connection_store(
-    request: pytest.FixtureRequest, tmp_path: Path, postgres_url: str
+    request: pytest.FixtureRequest, backends: Backends
 ) -> AsyncIterator[ConnectionStore]:
     """Every ConnectionStore adapter in turn; the contract suite runs once per backend."""
-    backend: str = request.param
-    if backend in SQL_BACKENDS:
-        async with open_sql_database(backend, tmp_path, postgres_url) as database:
-            yield database.connections
-        return
-    raise AssertionError(f"no ConnectionStore backend named {backend!r}")
+    async with backends.open(request.param) as database:
+        yield database.connections

@@ -14,6 +14,8 @@ COGNITO = {
     "AWS_REGION": "eu-west-1",
     "AWS_COGNITO_USER_POOL_ID": "eu-west-1_AbCdEf123",
 }
+S3 = {"CONNECTOR_DATABASE_URL": "s3://connector-store/prod/"}
+KEY_ID = "1234abcd-12ab-34cd-56ef-1234567890ab"
 
 
 def test_empty_environment_gives_the_embedded_defaults() -> None:
@@ -75,6 +77,32 @@ def test_encryption_keys_are_parsed_in_order() -> None:
     assert keys == (first, second)
 
 
+def test_an_s3_store_defaults_to_sse_s3_and_conditional_writes() -> None:
+    database = Settings.from_env(S3).database
+    assert database.is_s3
+    assert database.auto_migrate is False
+    assert database.s3.kms_key_id is None
+    assert database.s3.conditional_writes is True
+    assert not Settings.from_env({}).database.is_s3
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        KEY_ID,
+        "mrk-1234abcd12ab34cd56ef1234567890ab",
+        f"arn:aws:kms:eu-west-1:123456789012:key/{KEY_ID}",
+        "alias/connector-store",
+        "arn:aws:kms:eu-west-1:123456789012:alias/connector-store",
+    ],
+)
+def test_an_s3_store_takes_every_form_of_kms_key_and_the_fallback_switch(key: str) -> None:
+    env = {**S3, "CONNECTOR_DATABASE_KMS_KEY_ID": key, "CONNECTOR_DATABASE_CONDITIONAL_WRITES": "0"}
+    database = Settings.from_env(env).database
+    assert database.s3.kms_key_id == key
+    assert database.s3.conditional_writes is False
+
+
 def test_auto_migrate_defaults_off_for_postgresql() -> None:
     env = {"CONNECTOR_DATABASE_URL": "postgresql+asyncpg://u@127.0.0.1/db"}
     assert Settings.from_env(env).database.auto_migrate is False
@@ -103,6 +131,17 @@ def test_auto_migrate_defaults_off_for_postgresql() -> None:
         ({"CONNECTOR_RPC_MAX_BATCH": "0"}, "CONNECTOR_RPC_MAX_BATCH"),
         ({"CONNECTOR_RPC_MAX_BATCH": "lots"}, "CONNECTOR_RPC_MAX_BATCH"),
         ({"CONNECTOR_RPC_MAX_OBJECT_BYTES": "1e6"}, "CONNECTOR_RPC_MAX_OBJECT_BYTES"),
+        ({**S3, "CONNECTOR_DATABASE_KMS_KEY_ID": "my-key"}, "CONNECTOR_DATABASE_KMS_KEY_ID"),
+        ({**S3, "CONNECTOR_DATABASE_KMS_KEY_ID": "key/" + KEY_ID}, "CONNECTOR_DATABASE_KMS_KEY_ID"),
+        ({"CONNECTOR_DATABASE_KMS_KEY_ID": "alias/x"}, "CONNECTOR_DATABASE_KMS_KEY_ID"),
+        (
+            {**S3, "CONNECTOR_DATABASE_CONDITIONAL_WRITES": "sometimes"},
+            "CONNECTOR_DATABASE_CONDITIONAL_WRITES",
+        ),
+        (
+            {"CONNECTOR_DATABASE_CONDITIONAL_WRITES": "false"},
+            "CONNECTOR_DATABASE_CONDITIONAL_WRITES",
+        ),
     ],
 )
 def test_bad_configuration_names_its_variable_in_one_line(
