@@ -7,7 +7,7 @@ import logging
 import msgspec
 
 from connector.domain.ports import IdentityProvider
-from connector.errors import ConnectorError, NotConnectedError
+from connector.errors import ConnectorError, InternalError, NotConnectedError
 from connector.services.connections import ConnectionService
 from connector.services.credentials import credentials_cache_key
 from connector.services.tolerant_cache import TolerantCache
@@ -39,6 +39,11 @@ class DisconnectService:
         try:
             connection = await self._connections.get_from_store(user_id)
         except NotConnectedError:
+            connection = None
+        except InternalError as exc:
+            # An unreadable record (corrupted, or sealed under a key no longer configured):
+            # nothing to revoke with, but the user asked to be forgotten.
+            log.warning("the stored connection of %r is unreadable (%s); deleting it", user_id, exc)
             connection = None
         if connection is not None and connection.tokens.refresh_token:
             try:

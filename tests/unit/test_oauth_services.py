@@ -12,6 +12,7 @@ from connector.domain.models import ConnectionStatus
 from connector.domain.oauth import FlowStatus
 from connector.errors import (
     ErrorCode,
+    InternalError,
     InvalidStateError,
     NotConnectedError,
     ReauthRequiredError,
@@ -240,6 +241,21 @@ async def test_disconnect_revokes_deletes_and_is_idempotent(world: World) -> Non
     assert (second.disconnected, second.revoked) == (True, False)
     with pytest.raises(NotConnectedError):
         await world.tokens.get_tokens("alice")
+
+
+async def test_disconnect_deletes_a_record_it_cannot_read(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await world.connect()
+
+    async def unreadable(user_id: str) -> None:
+        raise InternalError(f"the stored connection of {user_id!r} is not valid JSON")
+
+    monkeypatch.setattr(world.store, "get", unreadable)
+    result = await world.disconnect.disconnect("alice")
+    assert (result.disconnected, result.revoked) == (True, False)  # nothing to revoke with
+    assert "alice" not in world.store.rows
+    assert world.provider.revoked == []
 
 
 async def test_disconnect_succeeds_locally_when_cognito_is_unreachable(world: World) -> None:
