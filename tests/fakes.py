@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 
 import msgspec
@@ -58,7 +58,9 @@ class FakeConnectionStore:
     async def delete(self, user_id: str) -> bool:
         return self.rows.pop(user_id, None) is not None
 
-    async def iterate(self, *, page_size: int = 100) -> AsyncIterator[Connection]:
+    async def iterate(
+        self, *, page_size: int = 100, on_unreadable: Callable[[str], None] | None = None
+    ) -> AsyncIterator[Connection]:
         last = ""
         while True:
             page = sorted(u for u in self.rows if u > last)[:page_size]

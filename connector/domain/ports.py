@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import datetime
 from typing import Literal, Protocol
 
@@ -46,8 +46,12 @@ class ConnectionStore(Protocol):
         """Remove the user's connection; True if there was one."""
         ...
 
-    def iterate(self, *, page_size: int = 100) -> AsyncIterator[Connection]:
-        """Every stored connection, ordered by user id."""
+    def iterate(
+        self, *, page_size: int = 100, on_unreadable: Callable[[str], None] | None = None
+    ) -> AsyncIterator[Connection]:
+        """Every stored connection, ordered by user id. A record the store cannot read is
+        skipped and its user id handed to `on_unreadable` (one damaged record must not stop a
+        walk over everyone else, nor go unreported)."""
         ...
 
     async def ping(self) -> None:

@@ -17,8 +17,9 @@ _CONFLICT_RETRIES = 3
 class ReencryptReport(msgspec.Struct, frozen=True):
     """Counts of one run.
 
-    `failed` lists users whose secrets no configured key opens (never dropped: fix the keys and
-    re-run); `conflicted` lists users whose connection kept changing under the run (re-run).
+    `failed` lists users whose secrets no configured key opens, or whose stored record the store
+    cannot read at all (never dropped: fix the keys or the record and re-run); `conflicted`
+    lists users whose connection kept changing under the run (re-run).
     """
 
     scanned: int
@@ -39,7 +40,8 @@ class Reencryptor:
         scanned = rewritten = current = 0
         failed: list[str] = []
         conflicted: list[str] = []
-        async for connection in self._store.iterate():
+        # A record the store cannot read at all is reported with those no key opens.
+        async for connection in self._store.iterate(on_unreadable=failed.append):
             scanned += 1
             try:
                 changed = await self._reencrypt(connection)

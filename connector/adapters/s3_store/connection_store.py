@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 import msgspec
 
@@ -56,13 +56,15 @@ class S3ConnectionStore:
         corrupted one can always be deleted (POST /disconnect)."""
         return await self._records.objects.delete(self._records.key(user_id))
 
-    async def iterate(self, *, page_size: int = 100) -> AsyncIterator[Connection]:
+    async def iterate(
+        self, *, page_size: int = 100, on_unreadable: Callable[[str], None] | None = None
+    ) -> AsyncIterator[Connection]:
         """Every stored connection, ordered by user id, one listing page at a time. An
-        unreadable document is logged and skipped, so one damaged record never stops
-        `connector reencrypt` for everyone else."""
+        unreadable document is logged, reported to `on_unreadable` and skipped, so one damaged
+        record never stops `connector reencrypt` for everyone else."""
         if page_size < 1:
             raise ValueError("page_size must be at least 1")
-        async for page in self._records.pages(page_size):
+        async for page in self._records.pages(page_size, on_unreadable=on_unreadable):
             for connection in page:
                 yield connection
 

@@ -48,20 +48,24 @@ class Records(Generic[R]):
         except CorruptRecordError as exc:
             raise InternalError(self._unreadable(record_id, exc)) from exc
 
-    async def pages(self, page_size: int) -> AsyncIterator[list[R]]:
+    async def pages(
+        self, page_size: int, *, on_unreadable: Callable[[str], None] | None = None
+    ) -> AsyncIterator[list[R]]:
         """Every record, one ListObjectsV2 page at a time, in id order (the key encoding keeps
         byte order). Keyset pages: records rewritten or deleted meanwhile shift nothing."""
         after: str | None = None
         while True:
             keys, more = await self.objects.list_keys(self.folder, after=after, limit=page_size)
             ids = [i for i in (id_of(self.folder, key) for key in keys) if i is not None]
-            found = await asyncio.gather(*(self._read_listed(i) for i in ids))
+            found = await asyncio.gather(*(self._read_listed(i, on_unreadable) for i in ids))
             yield [record for record in found if record is not None]
             if not more or not keys:
                 return
             after = keys[-1]
 
-    async def _read_listed(self, record_id: str) -> R | None:
+    async def _read_listed(
+        self, record_id: str, on_unreadable: Callable[[str], None] | None
+    ) -> R | None:
         # None for an object deleted since the listing, as for a row deleted meanwhile.
         stored = await self.objects.get(self.key(record_id))
         if stored is None:
@@ -70,6 +74,8 @@ class Records(Generic[R]):
             return self._decode(stored.body, record_id)
         except CorruptRecordError as exc:
             log.error("skipped while listing: %s", self._unreadable(record_id, exc))
+            if on_unreadable is not None:
+                on_unreadable(record_id)
             return None
 
     def _unreadable(self, record_id: str, exc: CorruptRecordError) -> str:

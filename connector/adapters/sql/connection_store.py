@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import TYPE_CHECKING, Any
 
 import msgspec
@@ -63,8 +63,11 @@ class SqlConnectionStore:
             result = await conn.execute(delete(connections).where(connections.c.user_id == user_id))
         return result.rowcount > 0
 
-    async def iterate(self, *, page_size: int = 100) -> AsyncIterator[Connection]:
-        """Every stored connection, ordered by user id, one short query per page."""
+    async def iterate(
+        self, *, page_size: int = 100, on_unreadable: Callable[[str], None] | None = None
+    ) -> AsyncIterator[Connection]:
+        """Every stored connection, ordered by user id, one short query per page. (Typed
+        columns: a row always reads, so `on_unreadable` is never called.)"""
         if page_size < 1:
             raise ValueError("page_size must be at least 1")
         after: str | None = None

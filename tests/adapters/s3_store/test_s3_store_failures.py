@@ -265,7 +265,7 @@ async def test_a_connection_copied_under_another_users_key_is_not_served_for_the
         await database.connections.get("mallory")
 
 
-async def test_reencrypt_goes_past_a_damaged_connection_and_the_user_can_start_again(
+async def test_reencrypt_goes_past_a_damaged_connection_reports_it_and_the_user_can_start_again(
     s3: Any, bucket: str, database: S3Database
 ) -> None:
     old = Fernet.generate_key().decode()
@@ -277,7 +277,7 @@ async def test_reencrypt_goes_past_a_damaged_connection_and_the_user_can_start_a
 
     report = await Reencryptor(database.connections, rotated).run()
 
-    assert (report.scanned, report.rewritten, report.failed) == (2, 2, ())
+    assert (report.scanned, report.rewritten, report.failed) == (2, 2, ("bob",))
     assert await database.connections.delete("bob") is True
     again = await database.connections.put(make_connection("bob", CIPHER), expected_version=None)
     assert again.version == 1
