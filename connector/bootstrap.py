@@ -10,7 +10,7 @@ from typing import Protocol
 
 import httpx
 
-from connector.adapters.aws_clients import AwsClients
+from connector.adapters.aws_clients import AwsClients, configured_region
 from connector.adapters.crypto import FernetCipher, load_or_create_dev_key
 from connector.adapters.lambda_gateway import LambdaGateway
 from connector.adapters.redis_cache import create_cache
@@ -37,8 +37,14 @@ from connector.services.tolerant_cache import TolerantCache
 from connector.settings import CognitoSettings, Settings
 
 log = logging.getLogger(__name__)
-# boto3 needs a region even when Cognito (which names one) is not configured.
+# boto3 needs a region even when neither Cognito nor boto3's configuration names one.
 DEFAULT_AWS_REGION = "us-east-1"
+
+
+def aws_region(settings: Settings) -> str:
+    """Cognito's region (AWS_REGION, required with Cognito), else boto3's configured one
+    (AWS_DEFAULT_REGION or the config file), else us-east-1."""
+    return settings.cognito.region if settings.cognito else configured_region(DEFAULT_AWS_REGION)
 
 
 def build_cipher(settings: Settings) -> Cipher:
@@ -70,7 +76,7 @@ async def open_database(settings: Settings) -> Database:
         # The service's own credentials (boto3's default chain), never a user's.
         return await S3Database.open(
             settings.database.url,
-            region=settings.cognito.region if settings.cognito else DEFAULT_AWS_REGION,
+            region=aws_region(settings),
             kms_key_id=settings.database.s3.kms_key_id,
             conditional_writes=settings.database.s3.conditional_writes,
         )
@@ -203,8 +209,7 @@ async def build_container(
             connect_timeout=settings.cache.connect_timeout,
         )
         stack.push_async_callback(cache.close)
-        region = settings.cognito.region if settings.cognito else None
-        aws_clients = AwsClients(region=region or DEFAULT_AWS_REGION)
+        aws_clients = AwsClients(region=aws_region(settings))
         stack.callback(aws_clients.close)
         connections = ConnectionService(database.connections, TolerantCache(cache), cipher, clock)
         oauth = None

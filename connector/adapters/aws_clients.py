@@ -35,6 +35,13 @@ def _client_key(service: str, credentials: AwsCredentials | None) -> _ClientKey:
     return (service, credentials.access_key_id, digest)
 
 
+def configured_region(fallback: str) -> str:
+    """The region boto3's own configuration names (AWS_DEFAULT_REGION or the config file),
+    else `fallback`."""
+    region = botocore.session.get_session().get_config_variable("region")
+    return str(region) if region else fallback
+
+
 def _retries(core: botocore.session.Session) -> _RetryDict:
     """Standard mode, 3 attempts in all (the AWS SDKs' default), unless configured."""
     mode = core.get_config_variable("retry_mode") if _configured(core, "retry_mode") else None

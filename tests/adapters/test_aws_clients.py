@@ -19,7 +19,7 @@ from botocore.exceptions import (
     ReadTimeoutError,
 )
 
-from connector.adapters.aws_clients import AwsClients
+from connector.adapters.aws_clients import AwsClients, configured_region
 from connector.adapters.aws_errors import map_aws_error
 from connector.domain.aws import AwsCredentials
 from connector.errors import (
@@ -125,6 +125,17 @@ def test_retries_follow_boto3_standard_configuration(monkeypatch: pytest.MonkeyP
     finally:
         configured.close()
     assert retries == {"mode": "adaptive", "total_max_attempts": 1}
+
+
+def test_the_region_comes_from_boto3_configuration_else_the_fallback(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for name in ("AWS_REGION", "AWS_DEFAULT_REGION", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent")
+    assert configured_region("us-east-1") == "us-east-1"
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "ap-south-1")
+    assert configured_region("us-east-1") == "ap-south-1"
 
 
 def test_the_endpoint_comes_from_boto3_standard_configuration(

@@ -236,8 +236,8 @@ async def test_reencrypt_reports_a_damaged_record_and_rewrites_the_others(
 
     run = cli(moto_endpoint, url, "reencrypt", CONNECTOR_ENCRYPTION_KEYS=f"{new},{old}")
 
-    assert run.returncode == 0, run.stderr
+    assert run.returncode == 1, run.stderr  # something is left to fix
     report = json.loads(run.stdout)
-    assert (report["scanned"], report["rewritten"], report["failed"]) == (2, 2, [])
+    assert (report["scanned"], report["rewritten"], report["failed"]) == (2, 2, ["bob"])
     assert "the stored connection of user 'bob' cannot be read" in run.stderr
     assert f"restore or delete s3://{bucket}/{bob}" in run.stderr
