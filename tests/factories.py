@@ -6,6 +6,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from connector.domain.aws import AwsCredentials
 from connector.domain.models import ApiKey, Connection, ConnectionStatus, Scope, SealedTokens
 from connector.domain.ports import Cipher
 
@@ -52,3 +53,18 @@ def make_api_key(key_id: str, name: str, **overrides: Any) -> ApiKey:
     }
     fields.update(overrides)
     return ApiKey(**fields)
+
+
+def make_aws_credentials(**overrides: Any) -> AwsCredentials:
+    """A user's temporary AWS credentials, an hour old and valid until 2030 unless told."""
+    expiration = overrides.pop("expiration", datetime(2030, 1, 1, tzinfo=UTC))
+    fields: dict[str, Any] = {
+        "access_key_id": "ASIATESTUSER0001",
+        "secret_access_key": "test-secret",
+        "session_token": "test-session-token",
+        "expiration": expiration,
+        "identity_id": "us-east-1:00000000-0000-0000-0000-000000000001",
+        "issued_at": expiration - timedelta(hours=1),
+    }
+    fields.update(overrides)
+    return AwsCredentials(**fields)

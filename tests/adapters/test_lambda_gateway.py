@@ -12,30 +12,24 @@ import json
 import os
 import zipfile
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import boto3
 import pytest
 from botocore.response import StreamingBody
 from botocore.stub import Stubber
+from factories import make_aws_credentials
 from moto import mock_aws
 
 from connector.adapters.aws_clients import AwsClients
 from connector.adapters.lambda_gateway import LambdaGateway
-from connector.domain.aws import AwsCredentials, FunctionSummary
+from connector.domain.aws import FunctionSummary
 from connector.errors import NotFoundError
 
 REGION = "us-east-1"
 NO_DOCKER = {"lambda": {"use_docker": False}}
-CREDS = AwsCredentials(
-    access_key_id="ASIATESTUSER0001",
-    secret_access_key="test-secret",
-    session_token="test-session-token",
-    expiration=datetime(2030, 1, 1, tzinfo=UTC),
-    identity_id="us-east-1:00000000-0000-0000-0000-000000000001",
-    issued_at=datetime(2030, 1, 1, tzinfo=UTC) - timedelta(hours=1),
-)
+CREDS = make_aws_credentials()
 
 
 def _code() -> bytes:

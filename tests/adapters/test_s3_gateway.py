@@ -14,7 +14,7 @@ import random
 import threading
 import tracemalloc
 from collections.abc import AsyncIterator, Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -23,25 +23,18 @@ import httpx
 import pytest
 from botocore.response import StreamingBody
 from botocore.stub import Stubber
+from factories import make_aws_credentials
 from moto import mock_aws
 from moto_process import moto_server_process
 
 from connector.adapters.aws_clients import AwsClients
 from connector.adapters.s3_gateway import S3Gateway
-from connector.domain.aws import AwsCredentials
 from connector.errors import ExpiredCredentialsError, NotFoundError, ValidationError
 
 REGION = "us-east-1"
 BUCKET = "connector-test"
 MB = 1 << 20
-CREDS = AwsCredentials(
-    access_key_id="ASIATESTUSER0001",
-    secret_access_key="test-secret",
-    session_token="test-session-token",
-    expiration=datetime(2030, 1, 1, tzinfo=UTC),
-    identity_id="us-east-1:00000000-0000-0000-0000-000000000001",
-    issued_at=datetime(2030, 1, 1, tzinfo=UTC) - timedelta(hours=1),
-)
+CREDS = make_aws_credentials()
 
 
 def _no_endpoint_override(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from factories import make_api_key, make_aws_credentials
 from fakes import FixedClock
 
 from connector.domain.aws import (
@@ -35,25 +36,16 @@ EVERYTHING = frozenset(Scope)
 
 
 def key(scopes: frozenset[Scope] = EVERYTHING, **policy: Any) -> ApiKey:
-    return ApiKey(
-        id="k1",
-        name="test",
-        key_hash="h",
-        scopes=scopes,
-        buckets=tuple(policy.get("buckets", ())),
-        functions=tuple(policy.get("functions", ())),
-        read_only=policy.get("read_only", False),
-        created_at=NOW,
-    )
+    patterns = {name: tuple(policy.get(name, ())) for name in ("buckets", "functions")}
+    read_only = policy.get("read_only", False)
+    return make_api_key("k1", "test", scopes=scopes, read_only=read_only, **patterns)
 
 
 def creds(n: int, lifetime: float = 3600) -> AwsCredentials:
-    return AwsCredentials(
+    return make_aws_credentials(
         access_key_id=f"AKIA{n}",
-        secret_access_key="secret",
         session_token=f"token-{n}",
         expiration=NOW + timedelta(seconds=lifetime),
-        identity_id="us-east-1:alice",
         issued_at=NOW,
     )
 
