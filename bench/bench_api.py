@@ -20,10 +20,10 @@ from pathlib import Path
 import httpx
 from cryptography.fernet import Fernet
 from litestar import Litestar, get
+from seeding import seed_alice
 
 from connector.app import create_app
 from connector.bootstrap import build_container
-from connector.domain.models import Connection, ConnectionStatus, SealedTokens
 from connector.settings import Settings
 
 
@@ -63,27 +63,7 @@ async def main(requests: int) -> None:
         )
         container = await build_container(settings)
         try:
-            now = container.clock.now()
-            seal = container.cipher.seal
-            tokens = SealedTokens(access_token=seal("a"), id_token=seal("i"), refresh_token=None)
-            connection = Connection(
-                user_id="alice",
-                status=ConnectionStatus.ACTIVE,
-                sub="s",
-                username="alice",
-                email=None,
-                scopes=("openid",),
-                identity_id=None,
-                tokens=tokens,
-                issued_at=now,
-                expires_at=now,
-                last_refreshed_at=None,
-                created_at=now,
-                updated_at=now,
-            )
-            await container.store.put(connection, expected_version=None)
-            _, key = await container.services.api_keys.create("bench")
-            headers = {"Authorization": f"Bearer {key}", "X-User-Id": "alice"}
+            headers = await seed_alice(container)
             apps = {
                 "bare": Litestar([bare], logging_config=None),
                 "connector": create_app(settings, container=container),

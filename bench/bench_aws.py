@@ -29,11 +29,11 @@ import httpx
 import msgspec
 from cryptography.fernet import Fernet
 from moto.server import ThreadedMotoServer
+from seeding import seed_alice
 
 from connector.app import create_app
 from connector.bootstrap import build_container
 from connector.domain.aws import AwsCredentials
-from connector.domain.models import Connection, ConnectionStatus, SealedTokens
 from connector.services.credentials import credentials_cache_key
 from connector.settings import Settings
 
@@ -114,27 +114,8 @@ async def main(requests: int) -> None:
 
 async def seed(container: Any) -> dict[str, str]:
     """alice's connection (identity known) and fresh credentials in the cache."""
+    headers = await seed_alice(container, identity_id=f"{REGION}:alice")
     now = container.clock.now()
-    seal = container.cipher.seal
-    tokens = SealedTokens(access_token=seal("a"), id_token=seal("i"), refresh_token=seal("r"))
-    await container.store.put(
-        Connection(
-            user_id="alice",
-            status=ConnectionStatus.ACTIVE,
-            sub="s",
-            username="alice",
-            email=None,
-            scopes=("openid",),
-            identity_id=f"{REGION}:alice",
-            tokens=tokens,
-            issued_at=now,
-            expires_at=now + timedelta(hours=1),
-            last_refreshed_at=None,
-            created_at=now,
-            updated_at=now,
-        ),
-        expected_version=None,
-    )
     credentials = AwsCredentials(
         access_key_id="ASIABENCH",
         secret_access_key="bench",  # noqa: S106 - moto accepts anything
@@ -143,10 +124,9 @@ async def seed(container: Any) -> dict[str, str]:
         identity_id=f"{REGION}:alice",
         issued_at=now,
     )
-    sealed = seal(msgspec.json.encode(credentials).decode()).encode("ascii")
+    sealed = container.cipher.seal(msgspec.json.encode(credentials).decode()).encode("ascii")
     await container.cache.set(credentials_cache_key("alice"), sealed, ttl=3600)
-    _, key = await container.services.api_keys.create("bench")
-    return {"Authorization": f"Bearer {key}", "X-User-Id": "alice"}
+    return headers
 
 
 async def run(http: httpx.AsyncClient, direct: Any, body: bytes, requests: int) -> None:
