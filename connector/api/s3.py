@@ -25,7 +25,7 @@ from connector.api.responses import AS_USER
 from connector.api.security import Caller, ServicesDep, UserId, acting_for_user
 from connector.domain.aws import ObjectStream
 from connector.domain.models import Scope
-from connector.errors import ErrorCode, ValidationError
+from connector.errors import ErrorCode
 
 OBJECT = "/buckets/{bucket:str}/objects/{key:path}"
 # User data: never kept by shared caches between the connector and its caller.
@@ -191,11 +191,9 @@ class S3Controller(Controller):
 
 
 def _object_key(path: str) -> str:
-    """Litestar hands a `path` parameter over with its leading slash."""
-    key = path.removeprefix("/")
-    if not key:
-        raise ValidationError("the object key is empty", details={"field": "key"})
-    return key
+    """Litestar hands a `path` parameter over with its leading slash (the service checks the
+    key itself, an empty one included)."""
+    return path.removeprefix("/")
 
 
 def _object_headers(opened: ObjectStream) -> dict[str, str]:
