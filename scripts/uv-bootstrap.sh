@@ -9,3 +9,5 @@ if ! command -v uv >/dev/null 2>&1; then
   hash -r
   command -v uv >/dev/null 2>&1 || { echo "FATAL: could not install uv with pip" >&2; exit 1; }
 fi
+# PYTHONDONTWRITEBYTECODE is set on these machines: compile bytecode once, at install time.
+export UV_COMPILE_BYTECODE=1

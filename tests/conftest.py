@@ -13,8 +13,8 @@ import httpx
 import pytest
 import pytest_asyncio
 from cryptography.fernet import Fernet
-from factories import KeyMaker
 from redis.asyncio import Redis
+from support.factories import KeyMaker
 
 from connector.app import create_app
 from connector.bootstrap import Container, build_container

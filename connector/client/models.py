@@ -1,4 +1,4 @@
-"""What the client returns: the `data` shapes of DESIGN.md as msgspec Structs (camelCase on the
+"""What the client returns: the `data` shapes of docs/contract.md as msgspec Structs (camelCase on the
 wire, datetimes parsed). Unknown fields are ignored, so a newer connector can add some."""
 
 from __future__ import annotations

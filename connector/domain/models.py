@@ -47,7 +47,7 @@ class Connection(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class Scope(StrEnum):
-    """What an API key may do. Values are the strings of the CLI and DESIGN.md."""
+    """What an API key may do. Values are the strings of the CLI and docs/contract.md."""
 
     CONNECT = "connect"
     CONNECTION_READ = "connection:read"

@@ -32,7 +32,7 @@ def refresh_lock_name(user_id: str) -> str:
 
 class TokenService:
     """Check the cache, single-flight in the process, a cache lock across processes, re-read
-    after acquiring, write with a version check (DESIGN.md "Freshness")."""
+    after acquiring, write with a version check (docs/contract.md "Freshness")."""
 
     def __init__(
         self,

@@ -11,7 +11,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
-from login_form import parse_login_form
+from support.login_form import parse_login_form
 
 from connector.adapters.cognito_jwt import CognitoTokenVerifier
 from connector.adapters.cognito_oauth import CognitoOAuthClient

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
@@ -11,6 +10,7 @@ from typing import Any
 import boto3
 import pytest
 from moto import mock_aws
+from support.servers import free_port
 
 from connector.adapters.aws_clients import AwsClients
 from connector.adapters.cognito_identity import CognitoIdentityBroker, role_session_name
@@ -135,7 +135,7 @@ async def test_without_an_identity_pool_the_broker_says_so(clients: AwsClients) 
 async def test_an_unreachable_cognito_is_upstream_unavailable_for_get_connection(
     clients: AwsClients, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{_closed_port()}")
+    monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{free_port()}")
     broker = CognitoIdentityBroker(cognito_settings(f"{REGION}:pool"), clients)
     with pytest.raises(UpstreamUnavailableError) as caught:
         await broker.get_identity_id(ID_TOKEN)
@@ -143,10 +143,3 @@ async def test_an_unreachable_cognito_is_upstream_unavailable_for_get_connection
     assert caught.value.details["upstreamCode"] == "EndpointConnectionError"
     assert ID_TOKEN not in caught.value.message
     assert caught.value.__cause__ is not None
-
-
-def _closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port

@@ -19,8 +19,8 @@ import boto3
 import pytest
 from botocore.response import StreamingBody
 from botocore.stub import Stubber
-from factories import make_aws_credentials
 from moto import mock_aws
+from support.factories import make_aws_credentials
 
 from connector.adapters.aws_clients import AwsClients
 from connector.adapters.lambda_gateway import LambdaGateway

@@ -23,9 +23,9 @@ import httpx
 import pytest
 from botocore.response import StreamingBody
 from botocore.stub import Stubber
-from factories import make_aws_credentials
 from moto import mock_aws
-from moto_process import moto_server_process
+from support.factories import make_aws_credentials
+from support.moto_process import moto_server_process
 
 from connector.adapters.aws_clients import AwsClients
 from connector.adapters.s3_gateway import S3Gateway

@@ -8,8 +8,8 @@ from dataclasses import replace
 
 import httpx
 import pytest
-from factories import KeyMaker, make_connection
 from litestar.testing import AsyncTestClient
+from support.factories import KeyMaker, make_connection
 
 from connector.app import create_app
 from connector.bootstrap import Container, build_container

@@ -8,12 +8,12 @@ from typing import Any
 import httpx
 import msgspec
 import pytest
-from envelopes import assert_envelope
-from factories import KeyMaker
-from fakes import FakeCache, FakeConnectionStore, FixedClock
 from litestar import get
 from litestar.params import FromQuery
 from litestar.testing import AsyncTestClient
+from support.envelopes import assert_envelope
+from support.factories import KeyMaker
+from support.fakes import FakeCache, FakeConnectionStore, FixedClock
 
 from connector.app import create_app
 from connector.bootstrap import Container

@@ -6,8 +6,8 @@ from contextlib import AsyncExitStack
 from dataclasses import replace
 
 import httpx
-from envelopes import assert_envelope
 from litestar.testing import AsyncTestClient
+from support.envelopes import assert_envelope
 
 from connector import __version__
 from connector.app import create_app

@@ -6,7 +6,7 @@ from typing import Any
 
 import httpx
 import pytest
-from oauth_world import world_settings
+from support.oauth_world import world_settings
 
 from connector.api.rpc_methods import METHODS
 from connector.app import create_app

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from client_harness import NO_JITTER, Answer, FakeConnector, Flavour, MakeFlavour
+from support.client_harness import NO_JITTER, Answer, FakeConnector, Flavour, MakeFlavour
 
 from connector.client import RetryPolicy
 

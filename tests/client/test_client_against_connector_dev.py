@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import msgspec
 import pytest
-from dev_stack import DevStack, running_dev_stack, sign_in
+from support.dev_stack import DevStack, running_dev_stack, sign_in
 
 from connector.client import (
     AsyncConnectorClient,

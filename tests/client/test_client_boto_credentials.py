@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from client_harness import NO_JITTER, FakeConnector, Flavour, ok, refusal
+from support.client_harness import NO_JITTER, FakeConnector, Flavour, ok, refusal
 
 from connector.client import NotConnectedError
 from connector.client.boto import boto3_session, refreshable_credentials, session_with

@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 import pytest
-from client_harness import API_KEY, CONNECTION, MakeFlavour, ok, refusal
+from support.client_harness import API_KEY, CONNECTION, MakeFlavour, ok, refusal
 
 from connector.api.envelope import STATUS_BY_CODE
 from connector.client import (

@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 import pytest
-from client_harness import NO_JITTER, FakeConnector, Flavour, MakeFlavour, ok, refusal
+from support.client_harness import NO_JITTER, FakeConnector, Flavour, MakeFlavour, ok, refusal
 
 from connector.client import AccessDeniedError, AsyncConnectorClient, ConnectorUnreachableError
 from connector.errors import ErrorCode

@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx
 import pytest
-from client_harness import (
+from support.client_harness import (
     CONNECTION,
     NO_JITTER,
     FakeConnector,

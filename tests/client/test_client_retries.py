@@ -10,7 +10,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from client_harness import NO_JITTER, MakeFlavour, ok, refusal
+from support.client_harness import NO_JITTER, MakeFlavour, ok, refusal
 
 from connector.client import (
     NotFoundError,

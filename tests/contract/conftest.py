@@ -14,7 +14,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from moto_s3 import REGION, admin_client, in_process_s3, make_conditional_writes_atomic, new_bucket
+from support.moto_s3 import (
+    REGION,
+    admin_client,
+    in_process_s3,
+    make_conditional_writes_atomic,
+    new_bucket,
+)
 
 from connector.adapters.s3_store import S3Database
 from connector.adapters.sql import SqlDatabase

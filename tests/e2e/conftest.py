@@ -4,7 +4,6 @@ Hosted UI stand-in's user pool, and what alice may reach (buckets, a Lambda func
 from __future__ import annotations
 
 import json
-import socket
 from collections.abc import AsyncIterator, Iterator
 from contextlib import AsyncExitStack
 from pathlib import Path
@@ -13,11 +12,11 @@ from typing import Any
 import boto3
 import httpx
 import pytest
-from aws_world import BUCKETS, ECHO, FUNCTIONS, PROVIDER, REGION, zip_one
 from cryptography.fernet import Fernet
-from moto.server import ThreadedMotoServer
-from oauth_world import CLIENT_ID, CognitoWorld, Instance, make_world
-from oauth_world import world_settings as base_settings
+from support.aws_world import BUCKETS, ECHO, FUNCTIONS, PROVIDER, REGION, zip_one
+from support.oauth_world import CLIENT_ID, CognitoWorld, Instance, make_world
+from support.oauth_world import world_settings as base_settings
+from support.servers import moto_server
 
 from connector.sandbox.hosted_ui import KeySet
 
@@ -29,15 +28,8 @@ def pool_keys() -> KeySet:
 
 @pytest.fixture(scope="session")
 def moto_endpoint() -> Iterator[str]:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.stop()
+    with moto_server() as endpoint:
+        yield endpoint
 
 
 @pytest.fixture

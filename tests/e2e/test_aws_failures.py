@@ -4,15 +4,15 @@ only S3 / Lambda are pointed elsewhere, through boto3's standard per-service end
 
 from __future__ import annotations
 
-import socket
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from aws_world import connect_alice, headers
-from envelopes import assert_envelope
-from oauth_world import CognitoWorld, Instance
+from support.aws_world import connect_alice, headers
+from support.envelopes import assert_envelope
+from support.oauth_world import CognitoWorld, Instance
+from support.servers import free_port as closed_port
 
 from connector.errors import ErrorCode
 
@@ -62,12 +62,6 @@ def failing_aws() -> Iterator[ThreadingHTTPServer]:
     finally:
         server.shutdown()
         server.server_close()
-
-
-def closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])  # nothing listens there once the probe is closed
 
 
 async def alice_key(world: CognitoWorld, replica: Instance) -> dict[str, str]:

@@ -9,9 +9,9 @@ from typing import Any
 
 import httpx
 import pytest
-from aws_world import connect_alice, headers
-from envelopes import assert_envelope
-from oauth_world import CognitoWorld, Instance
+from support.aws_world import connect_alice, headers
+from support.envelopes import assert_envelope
+from support.oauth_world import CognitoWorld, Instance
 
 from connector.errors import ErrorCode
 

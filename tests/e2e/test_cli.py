@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from cryptography.fernet import Fernet
-from factories import make_connection
+from support.factories import make_connection
 
 from connector.adapters.crypto import FernetCipher
 from connector.adapters.sql import SqlDatabase

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 from cryptography.fernet import Fernet
-from envelopes import assert_envelope
-from oauth_world import (
+from support.envelopes import assert_envelope
+from support.oauth_world import (
     ALICE,
     CLIENT_SECRET,
     RETURN_URL,

@@ -6,9 +6,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import boto3
-from aws_world import BUCKETS, MOTO_LIFETIME, REGION, connect_alice, headers, identities
-from envelopes import assert_envelope
-from oauth_world import CognitoWorld, Instance
+from support.aws_world import BUCKETS, MOTO_LIFETIME, REGION, connect_alice, headers, identities
+from support.envelopes import assert_envelope
+from support.oauth_world import CognitoWorld, Instance
 
 from connector.errors import ErrorCode
 

@@ -6,7 +6,6 @@ import json
 import os
 import queue
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -20,29 +19,12 @@ from urllib.parse import parse_qs, urljoin, urlsplit
 import boto3
 import httpx
 import pytest
-from login_form import parse_login_form
+from support.login_form import parse_login_form
+from support.servers import answers, free_ports
 
 READY = "CONNECTOR_DEV_READY "
 START_TIMEOUT = 60.0
 STOP_TIMEOUT = 10.0
-
-
-def free_ports(count: int) -> list[int]:
-    """Distinct free ports: every probe stays bound until all are chosen."""
-    probes = [socket.socket() for _ in range(count)]
-    try:
-        for probe in probes:
-            probe.bind(("127.0.0.1", 0))
-        return [probe.getsockname()[1] for probe in probes]
-    finally:
-        for probe in probes:
-            probe.close()
-
-
-def answers(port: int) -> bool:
-    with socket.socket() as probe:
-        probe.settimeout(0.5)
-        return probe.connect_ex(("127.0.0.1", port)) == 0
 
 
 @dataclass

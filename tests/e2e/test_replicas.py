@@ -10,11 +10,11 @@ from typing import Any
 
 import asyncpg
 import pytest
-from aws_world import MOTO_LIFETIME, connect_alice, headers, identities
 from cryptography.fernet import Fernet
-from oauth_world import CognitoWorld, make_world, world_settings
 from redis.asyncio import Redis
 from sqlalchemy.engine import make_url
+from support.aws_world import MOTO_LIFETIME, connect_alice, headers, identities
+from support.oauth_world import CognitoWorld, make_world, world_settings
 
 from connector.adapters.cognito_identity import CognitoIdentityBroker
 from connector.sandbox.hosted_ui import KeySet

@@ -10,9 +10,9 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import jsonrpcclient
 import pytest
-from aws_world import connect_alice
-from envelopes import assert_envelope
-from oauth_world import RETURN_URL, CognitoWorld, Instance
+from support.aws_world import connect_alice
+from support.envelopes import assert_envelope
+from support.oauth_world import RETURN_URL, CognitoWorld, Instance
 
 from connector.errors import ErrorCode
 

@@ -13,17 +13,17 @@ from typing import Any
 
 import pytest
 from cryptography.fernet import Fernet
-from envelopes import assert_envelope
-from factories import make_connection
-from moto_s3 import (
+from support.envelopes import assert_envelope
+from support.factories import make_connection
+from support.moto_s3 import (
     REGION,
     admin_client,
     make_conditional_writes_atomic,
-    moto_server,
     new_bucket,
     point_boto3_at,
 )
-from oauth_world import CognitoWorld, make_world, world_settings
+from support.oauth_world import CognitoWorld, make_world, world_settings
+from support.servers import moto_server
 
 from connector.adapters.crypto import FernetCipher
 from connector.adapters.s3_store import S3Database

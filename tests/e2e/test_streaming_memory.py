@@ -11,10 +11,10 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from aws_world import connect_alice, headers
 from litestar import Litestar
-from moto_process import moto_server_process
-from oauth_world import CognitoWorld, Instance
+from support.aws_world import connect_alice, headers
+from support.moto_process import moto_server_process
+from support.oauth_world import CognitoWorld, Instance
 
 from connector.adapters import s3_gateway
 from connector.app import create_app

@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 import pytest
-from hosted_ui_harness import (
+from support.hosted_ui_harness import (
     ALICE,
     BASE_URL,
     CALLBACK,

@@ -6,8 +6,8 @@ import warnings
 from typing import Any
 
 import httpx
-from hosted_ui_harness import ALICE, CALLBACK, ISSUER, WEB_CLIENT, WEB_SECRET, Sandbox
 from jose import jwt
+from support.hosted_ui_harness import ALICE, CALLBACK, ISSUER, WEB_CLIENT, WEB_SECRET, Sandbox
 
 with warnings.catch_warnings():
     # authlib installs an "always" filter for its own warnings on import, so ours goes after it.

@@ -6,7 +6,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
-from hosted_ui_harness import (
+from support.hosted_ui_harness import (
     ALICE,
     CALLBACK,
     SPA_CLIENT,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from hosted_ui_harness import ALICE, ISSUER, POOL_ID, SPA_CLIENT, WEB_CLIENT, Sandbox
 from jose import jwt
+from support.hosted_ui_harness import ALICE, ISSUER, POOL_ID, SPA_CLIENT, WEB_CLIENT, Sandbox
 
 from connector.sandbox.hosted_ui import ManualClock
 

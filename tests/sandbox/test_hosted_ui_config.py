@@ -6,7 +6,7 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
-from hosted_ui_harness import CALLBACK, POOL_ID, WEB_CLIENT, SandboxFactory
+from support.hosted_ui_harness import CALLBACK, POOL_ID, WEB_CLIENT, SandboxFactory
 
 from connector.sandbox.hosted_ui import AppClient, HostedUiConfig, KeySet, SandboxUser
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from hosted_ui_harness import SPA_CLIENT, WEB_CLIENT, Sandbox, SandboxFactory
 from jose import jwt
+from support.hosted_ui_harness import SPA_CLIENT, WEB_CLIENT, Sandbox, SandboxFactory
 
 from connector.sandbox.hosted_ui import InMemoryUserDirectory, ManualClock
 

@@ -6,9 +6,9 @@ from typing import Any
 
 import httpx
 import pytest
-from hosted_ui_harness import ALICE, ISSUER, POOL_ID, WEB_CLIENT, Sandbox
 from jose import jwt
 from jose.exceptions import ExpiredSignatureError, JWTClaimsError, JWTError
+from support.hosted_ui_harness import ALICE, ISSUER, POOL_ID, WEB_CLIENT, Sandbox
 
 from connector.sandbox.hosted_ui import Endpoint, ManualClock
 

@@ -7,7 +7,7 @@ import base64
 
 import httpx
 import pytest
-from hosted_ui_harness import CALLBACK, SPA_CLIENT, WEB_CLIENT, WEB_SECRET, Pkce, Sandbox
+from support.hosted_ui_harness import CALLBACK, SPA_CLIENT, WEB_CLIENT, WEB_SECRET, Pkce, Sandbox
 
 from connector.sandbox.hosted_ui import ManualClock
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from fakes import FakeApiKeyStore, FixedClock
+from support.fakes import FakeApiKeyStore, FixedClock
 
 from connector.domain.models import DEFAULT_SCOPES, Scope
 from connector.errors import AuthenticationError, PermissionDeniedError, ValidationError

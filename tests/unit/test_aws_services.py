@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from factories import make_api_key, make_aws_credentials
-from fakes import FixedClock
+from support.factories import make_api_key, make_aws_credentials
+from support.fakes import FixedClock
 
 from connector.domain.aws import (
     AwsCredentials,

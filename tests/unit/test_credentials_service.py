@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import pytest
-from fake_world import FakeOAuthWorld, make_fake_oauth_world
-from fakes import (
+from support.fake_world import FakeOAuthWorld, make_fake_oauth_world
+from support.fakes import (
     FixedClock,
 )
 

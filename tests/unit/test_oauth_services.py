@@ -6,7 +6,7 @@ import asyncio
 from dataclasses import dataclass
 
 import pytest
-from fake_world import FakeOAuthWorld, make_fake_oauth_world
+from support.fake_world import FakeOAuthWorld, make_fake_oauth_world
 
 from connector.domain.models import ConnectionStatus
 from connector.domain.oauth import FlowStatus

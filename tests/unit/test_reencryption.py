@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import msgspec
-from factories import make_connection
-from fakes import FakeConnectionStore
+from support.factories import make_connection
+from support.fakes import FakeConnectionStore
 
 from connector.adapters.crypto import FernetCipher, generate_key
 from connector.domain.models import Connection

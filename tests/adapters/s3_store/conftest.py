@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from moto_s3 import (
+from support.moto_s3 import (
     admin_client,
     in_process_s3,
     make_conditional_writes_atomic,

@@ -15,8 +15,8 @@ import msgspec
 import pytest
 from botocore.stub import Stubber
 from cryptography.fernet import Fernet
-from factories import make_api_key, make_connection
-from moto_s3 import REGION, ignore_conditional_writes
+from support.factories import make_api_key, make_connection
+from support.moto_s3 import REGION, ignore_conditional_writes
 
 from connector.adapters.aws_clients import AwsClients
 from connector.adapters.crypto import FernetCipher

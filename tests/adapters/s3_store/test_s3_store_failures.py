@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from botocore.stub import Stubber
 from cryptography.fernet import Fernet
-from factories import make_api_key, make_connection
-from moto_s3 import REGION
+from support.factories import make_api_key, make_connection
+from support.moto_s3 import REGION
 
 from connector.adapters.aws_clients import AwsClients
 from connector.adapters.crypto import FernetCipher

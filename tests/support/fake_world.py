@@ -5,14 +5,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from fakes import (
-    FakeCache,
-    FakeConnectionStore,
-    FakeIdentityProvider,
-    FakeTokenVerifier,
-    FixedClock,
-)
-
 from connector.adapters.crypto import FernetCipher, generate_key
 from connector.services.connections import ConnectionService
 from connector.services.oauth_flow import OAuthFlowService
@@ -20,6 +12,13 @@ from connector.services.single_flight import DistributedLock
 from connector.services.tokens import TokenService
 from connector.services.tolerant_cache import TolerantCache
 from connector.settings import FreshnessSettings
+from support.fakes import (
+    FakeCache,
+    FakeConnectionStore,
+    FakeIdentityProvider,
+    FakeTokenVerifier,
+    FixedClock,
+)
 
 
 @dataclass

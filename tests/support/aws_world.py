@@ -7,7 +7,7 @@ import io
 import zipfile
 from typing import Any
 
-from oauth_world import COGNITO_URL, POOL_ID, CognitoWorld, Instance
+from support.oauth_world import COGNITO_URL, POOL_ID, CognitoWorld, Instance
 
 REGION = "us-east-1"
 PROVIDER = f"{COGNITO_URL.split('://', 1)[1]}/{POOL_ID}"  # the issuer without its scheme

@@ -12,9 +12,9 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 from litestar import Litestar
-from login_form import parse_login_form
 
 from connector.sandbox.hosted_ui import HostedUi, SandboxUser
+from support.login_form import parse_login_form
 
 POOL_ID = "us-east-1_Sandbox1"
 BASE_URL = "http://hosted-ui.test"

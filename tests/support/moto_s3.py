@@ -15,21 +15,8 @@ import boto3
 import pytest
 from moto import mock_aws
 from moto.s3.responses import S3Response
-from moto.server import ThreadedMotoServer
 
 REGION = "us-east-1"
-
-
-@contextmanager
-def moto_server() -> Iterator[str]:
-    """moto on a port the OS picks (no probe-then-bind race); yields its endpoint URL."""
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    try:
-        host, port = server.get_host_and_port()
-        yield f"http://{host}:{port}"
-    finally:
-        server.stop()
 
 
 @contextmanager

@@ -12,9 +12,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
-from fakes import FixedClock
 from jose import jwt
-from login_form import parse_login_form
 
 from connector.app import create_app
 from connector.bootstrap import Container, build_container
@@ -28,6 +26,8 @@ from connector.sandbox.hosted_ui import (
     create_hosted_ui_app,
 )
 from connector.settings import Settings
+from support.fakes import FixedClock
+from support.login_form import parse_login_form
 
 POOL_ID = "us-east-1_Connect1"
 COGNITO_URL = "http://cognito.test"

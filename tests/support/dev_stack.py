@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -17,10 +16,11 @@ from typing import Any
 from urllib.parse import parse_qs, urljoin, urlsplit
 
 import httpx
-from login_form import parse_login_form
 
 from connector.client import ConnectorClient
 from connector.sandbox.banner import READY_MARKER
+from support.login_form import parse_login_form
+from support.servers import free_ports
 
 START_TIMEOUT = 60.0
 
@@ -44,18 +44,10 @@ class DevStack:
         return str(self.facts["userId"])
 
 
-def _free_ports(count: int) -> list[int]:
-    ports: set[int] = set()
-    while len(ports) < count:
-        with socket.create_server(("127.0.0.1", 0)) as probe:
-            ports.add(probe.getsockname()[1])
-    return sorted(ports)
-
-
 @contextmanager
 def running_dev_stack(workdir: Path) -> Iterator[DevStack]:
     """`connector dev` until the block ends; fails with its log when it is not ready in time."""
-    connector, cognito, aws = _free_ports(3)
+    connector, cognito, aws = free_ports(3)
     log = workdir / "dev.log"
     command = [
         *(sys.executable, "-m", "connector", "dev", "--data-dir", str(workdir / "data")),

@@ -3,7 +3,6 @@ memory measurements (tracemalloc sees only the connector's side of a transfer)."
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
 import time
@@ -12,11 +11,7 @@ from contextlib import contextmanager
 
 import httpx
 
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+from support.servers import free_port
 
 
 @contextmanager
