@@ -23,14 +23,14 @@ from connector.api.schemas import (
 )
 from connector.api.security import (
     SECURITY,
+    OptionalUserId,
     ServicesDep,
     UserId,
-    UserIdHeader,
     acting_for_user,
+    provide_optional_user_id,
     provide_user_id,
     requires,
 )
-from connector.domain.identifiers import parse_user_id
 from connector.domain.models import Scope
 from connector.errors import ConnectorError, ErrorCode, InvalidStateError
 from connector.services.oauth_flow import CallbackOutcome
@@ -116,21 +116,18 @@ class CallbackController(Controller):
         guards=[requires(Scope.CONNECT)],
         security=SECURITY,
         status_code=200,
+        dependencies={"expected_user": Provide(provide_optional_user_id)},
         responses=error_responses(
             ErrorCode.INVALID_STATE, ErrorCode.CALLBACK_FAILED, *_FLOW_ERRORS
         ),
     )
     async def complete_callback(
-        self,
-        services: ServicesDep,
-        data: JSONBody[CallbackBody],
-        x_user_id: UserIdHeader = None,
+        self, services: ServicesDep, data: JSONBody[CallbackBody], expected_user: OptionalUserId
     ) -> ApiResponse[ConnectionView]:
         """For apps that receive the code themselves. An `X-User-Id`, if sent, must be the
         state's user. Any refusal burns the state."""
-        expected = parse_user_id(x_user_id) if x_user_id is not None else None
         connection = await operations.complete_callback(
-            services, code=data.code, state=data.state, expected_user=expected
+            services, code=data.code, state=data.state, expected_user=expected_user
         )
         return ok(connection)
 

@@ -15,7 +15,7 @@ from litestar.types import Guard
 from connector.api.responses import error_responses
 from connector.domain.identifiers import parse_user_id
 from connector.domain.models import ApiKey, Scope
-from connector.errors import AuthenticationError, ErrorCode
+from connector.errors import AuthenticationError, ErrorCode, ValidationError
 from connector.services.access import require_scope
 from connector.services.container import Services
 
@@ -62,6 +62,8 @@ ServicesDep = NamedDependency[Services]
 """The process's services, injected by name (`services`)."""
 UserId = NamedDependency[str]
 """The validated X-User-Id, injected by name (`user_id`)."""
+OptionalUserId = NamedDependency[str | None]
+"""The validated X-User-Id when sent, injected by name (`expected_user`)."""
 Caller = NamedDependency[ApiKey]
 """The authenticated API key, injected by name (`caller`), for services that check its policy."""
 
@@ -87,15 +89,39 @@ async def provide_services(request: Request[Any, Any, Any]) -> Services:
     return services_of(request)
 
 
+USER_ID_HEADER = "X-User-Id"
 UserIdHeader = Annotated[
     str | None,
     HeaderParameter(
-        name="X-User-Id",
+        name=USER_ID_HEADER,
         description="The user to act for: 1-128 characters of A-Z a-z 0-9 . _ @ : + -",
     ),
 ]
 
 
-async def provide_user_id(x_user_id: UserIdHeader = None) -> str:
+def user_id_header(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
+    """The one X-User-Id header sent, or None. Several are refused: which one a proxy, a
+    framework or a log would take is not ours to guess, and the first must not silently win."""
+    values = connection.headers.getall(USER_ID_HEADER, [])
+    if len(values) > 1:
+        raise ValidationError(
+            "send X-User-Id once: several headers name several users", details={"field": "userId"}
+        )
+    return values[0] if values else None
+
+
+# Each provider declares the header (`x_user_id`) for the OpenAPI document only; the value is
+# read from the request itself, where a repeated header can be seen.
+
+
+async def provide_user_id(request: Request[Any, Any, Any], x_user_id: UserIdHeader = None) -> str:
     """The validated user id; never trusted without a valid key (guards run first)."""
-    return parse_user_id(x_user_id)
+    return parse_user_id(user_id_header(request))
+
+
+async def provide_optional_user_id(
+    request: Request[Any, Any, Any], x_user_id: UserIdHeader = None
+) -> str | None:
+    """The validated user id when the route takes one optionally (POST /callback), else None."""
+    raw = user_id_header(request)
+    return None if raw is None else parse_user_id(raw)

@@ -67,7 +67,10 @@ class ApiKeyService:
         match = _KEY_SHAPE.fullmatch(presented or "")
         key = await self._store.get(match.group(1)) if match else None
         expected = key.key_hash if key else _DUMMY_HASH
-        valid = hmac.compare_digest(expected, hash_key(presented or ""))
+        # Only a key of the right shape (ASCII by construction) is hashed as sent; anything else
+        # (non-ASCII bytes, control characters, any length) hashes a fixed stand-in, so a
+        # malformed header costs what a miss costs and is refused like one.
+        valid = hmac.compare_digest(expected, hash_key(match.group(0) if match else ""))
         if key is None or not valid or not key.active:
             raise AuthenticationError("a valid API key is required")
         return key

@@ -75,6 +75,10 @@ async def test_unknown_scope_is_refused(service: ApiKeyService) -> None:
         "",
         "nonsense",
         "ck_0123456789abcdef_" + "A" * 43,  # well formed, unknown id
+        "\xff",  # a header byte that is not ASCII (latin-1 decoded)
+        "ck_0123456789abcdef_" + "\xe9" * 43,  # the right length, not ASCII
+        "ck_\x00\x1b[0m",  # control characters
+        "\u9375" * 100_000,  # any length
     ],
 )
 async def test_missing_or_unknown_keys_are_unauthorized(
