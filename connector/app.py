@@ -20,6 +20,7 @@ from connector.api.functions import FunctionController
 from connector.api.health import get_health
 from connector.api.metrics import PROMETHEUS, MetricsController
 from connector.api.oauth import CallbackController, ConnectController, disconnect
+from connector.api.request import ConnectorRequest
 from connector.api.rpc import rpc
 from connector.api.s3 import S3Controller
 from connector.api.security import SECURITY_COMPONENTS, provide_services
@@ -64,6 +65,7 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
             MetricsController,
         ],
         middleware=[PROMETHEUS.middleware],
+        request_class=ConnectorRequest,
         dependencies={"services": Provide(provide_services)},
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=[lifespan],

@@ -8,6 +8,8 @@ from typing import Any, Literal
 
 import msgspec
 
+from connector.api.json_depth import MAX_JSON_DEPTH, nests_deeper_than
+
 PARSE_ERROR = -32700
 INVALID_REQUEST = -32600
 METHOD_NOT_FOUND = -32601
@@ -64,6 +66,9 @@ class Parsed:
 
 def parse(body: bytes, *, max_batch: int) -> Parsed | RpcResponse:
     """The calls of a body, or the single response a body without any gets."""
+    if nests_deeper_than(body):
+        message = f"Parse error: the body nests deeper than {MAX_JSON_DEPTH} levels"
+        return RpcFaultError(PARSE_ERROR, message).response(None)
     try:
         document = msgspec.json.decode(body)
     except msgspec.DecodeError:
