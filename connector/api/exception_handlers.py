@@ -12,6 +12,7 @@ from litestar.status_codes import HTTP_405_METHOD_NOT_ALLOWED, HTTP_413_REQUEST_
 from litestar.types import ExceptionHandlersMap
 
 from connector.api.envelope import failure
+from connector.api.problems import rule_of
 from connector.errors import (
     AuthenticationError,
     ConnectorError,
@@ -45,19 +46,19 @@ def handle_connector_error(_: Request[Any, Any, Any], exc: ConnectorError) -> Re
 
 # Litestar's own refusals by status; 405 and 413 keep their HTTP status (clients and proxies
 # rely on it) but carry VALIDATION_ERROR, the closest code of the closed enum.
-_BY_STATUS: dict[int, Callable[[HTTPException], ConnectorError]] = {
-    400: lambda exc: ValidationError("the request is not valid", details=_fields(exc)),
-    401: lambda _: AuthenticationError("a valid API key is required"),
-    403: lambda _: PermissionDeniedError("this API key may not do that"),
-    404: lambda _: NotFoundError("no such route"),
-    405: lambda _: ValidationError("method not allowed on this route"),
-    413: lambda _: ValidationError("request body too large"),
-    429: lambda exc: RateLimitedError("too many requests", retry_after=_retry_after(exc)),
+_BY_STATUS: dict[int, Callable[[Request[Any, Any, Any], HTTPException], ConnectorError]] = {
+    400: lambda r, e: ValidationError("the request is not valid", details=_fields(r, e)),
+    401: lambda _, __: AuthenticationError("a valid API key is required"),
+    403: lambda _, __: PermissionDeniedError("this API key may not do that"),
+    404: lambda _, __: NotFoundError("no such route"),
+    405: lambda _, __: ValidationError("method not allowed on this route"),
+    413: lambda _, __: ValidationError("request body too large"),
+    429: lambda _, e: RateLimitedError("too many requests", retry_after=_retry_after(e)),
 }
 _KEEP_STATUS = frozenset({HTTP_405_METHOD_NOT_ALLOWED, HTTP_413_REQUEST_ENTITY_TOO_LARGE})
 
 
-def handle_http_exception(_: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+def handle_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
     """Litestar's own refusals (routing, validation), translated to our codes."""
     status = 400 if isinstance(exc, ValidationException) else exc.status_code
     translate = _BY_STATUS.get(status)
@@ -66,7 +67,9 @@ def handle_http_exception(_: Request[Any, Any, Any], exc: HTTPException) -> Resp
     if translate is None:
         log.error("HTTP %s raised inside the service: %s", status, exc.detail)
         return envelope_response(InternalError("internal error"))
-    response = envelope_response(translate(exc), status=status if status in _KEEP_STATUS else None)
+    response = envelope_response(
+        translate(request, exc), status=status if status in _KEEP_STATUS else None
+    )
     allow = {k: v for k, v in (exc.headers or {}).items() if k.lower() == "allow"}
     response.headers.update(allow)
     return response
@@ -78,15 +81,29 @@ def handle_unexpected(_: Request[Any, Any, Any], exc: Exception) -> Response[Any
     return envelope_response(InternalError("internal error"))
 
 
-def _fields(exc: HTTPException) -> dict[str, Any]:
-    """Which fields failed, without echoing the values sent (they may be secrets)."""
+def _fields(request: Request[Any, Any, Any], exc: HTTPException) -> dict[str, Any]:
+    """Which fields failed (by their names on the wire) and the rule each broke, without
+    echoing the values sent (they may be secrets)."""
     extra = exc.extra if isinstance(exc.extra, list) else []
     problems = [
-        {"field": item.get("key"), "source": item.get("source"), "message": item.get("message")}
+        {
+            "field": _wire_name(request, item.get("key")),
+            "source": item.get("source"),
+            "message": rule_of(str(item.get("message", ""))),
+        }
         for item in extra
         if isinstance(item, dict)
     ]
     return {"problems": problems} if problems else {}
+
+
+def _wire_name(request: Request[Any, Any, Any], key: Any) -> Any:
+    """Litestar names a failed parameter by its Python name (`max_keys`); callers know the name
+    they sent (`maxKeys`). Body fields already carry their wire names."""
+    handler = request.scope.get("route_handler")
+    parameter = handler.parsed_fn_signature.parameters.get(key) if handler else None
+    alias = getattr(getattr(parameter, "kwarg_definition", None), "name", None)
+    return alias if isinstance(alias, str) else key
 
 
 def _retry_after(exc: HTTPException) -> int:

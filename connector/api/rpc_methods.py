@@ -13,6 +13,7 @@ import msgspec
 
 from connector.api import operations as op
 from connector.api.jsonrpc import INVALID_PARAMS, RpcFaultError
+from connector.api.problems import problem_of
 from connector.api.schemas import Wire
 from connector.domain.identifiers import parse_user_id
 from connector.domain.models import ApiKey, Scope
@@ -104,7 +105,12 @@ class Method(Generic[P]):
             if user_id is not None:
                 parse_user_id(user_id)
         except msgspec.ValidationError as exc:
-            raise RpcFaultError(INVALID_PARAMS, f"Invalid params: {exc}") from None
+            problem = problem_of(exc)  # the field and the rule, never the value sent
+            where = f"{problem.field}: " if problem.field else ""
+            data = {"field": problem.field} if problem.field else msgspec.UNSET
+            raise RpcFaultError(
+                INVALID_PARAMS, f"Invalid params: {where}{problem.rule}", data
+            ) from None
         except ConnectorError as exc:
             raise RpcFaultError(
                 INVALID_PARAMS, f"Invalid params: {exc.message}", {"field": "userId"}
@@ -117,7 +123,7 @@ def _body(params: PutObjectParams) -> bytes:
         return base64.b64decode(params.body, validate=True)
     except (binascii.Error, ValueError):
         raise RpcFaultError(
-            INVALID_PARAMS, "Invalid params: body must be base64", {"field": "body"}
+            INVALID_PARAMS, "Invalid params: body: must be base64", {"field": "body"}
         ) from None
 
 
