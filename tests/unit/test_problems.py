@@ -27,7 +27,8 @@ class Required(msgspec.Struct):
 def problem(raw: Any, shape: type = Shape) -> Problem:
     with pytest.raises(msgspec.ValidationError) as caught:
         msgspec.convert(raw, shape)
-    assert SECRET not in (found := problem_of(caught.value)).rule
+    found = problem_of(caught.value)
+    assert SECRET not in found.rule
     return found
 
 
