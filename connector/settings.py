@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -165,8 +166,11 @@ class Settings:
             raise ConfigurationError(
                 "CONNECTOR_ENCRYPTION_KEYS", "required when CONNECTOR_ENV=production"
             )
+        cognito = _cognito(env)
+        if server.environment == "production":
+            _require_https(server, cognito)
         return cls(
-            cognito=_cognito(env),
+            cognito=cognito,
             server=server,
             database=_database(env),
             cache=CacheSettings(
@@ -268,6 +272,38 @@ def _hosted_ui_base(domain: str, region: str) -> str:
             "AWS_COGNITO_DOMAIN", "must be a domain prefix (a-z, 0-9, -) or a full http(s) URL"
         )
     return f"https://{domain}.auth.{region}.amazoncognito.com"
+
+
+def _require_https(server: ServerSettings, cognito: CognitoSettings | None) -> None:
+    """In production every URL that carries codes, tokens or signing keys is https://: the
+    issuer (the JWKS is fetched there), the Hosted UI, the callback, each return URL. Loopback
+    hosts are excepted, for a production-shaped stack on one machine."""
+    urls = [("CONNECTOR_PUBLIC_URL", "", server.public_url)]
+    urls += [
+        ("CONNECTOR_REDIRECT_ALLOWLIST", f"entry #{n} ", entry)
+        for n, entry in enumerate(server.redirect_allowlist, start=1)
+    ]
+    if cognito is not None:
+        urls += [("AWS_COGNITO_ISSUER", "", cognito.issuer)]
+        urls += [("AWS_COGNITO_DOMAIN", "", cognito.base_url)]
+    for variable, which, url in urls:
+        parts = urlsplit(url)
+        if parts.scheme != "https" and not _is_loopback(parts.hostname or ""):
+            raise ConfigurationError(
+                variable,
+                f"{which}must be an https:// URL when CONNECTOR_ENV=production"
+                " (http:// is allowed for loopback hosts only)",
+            )
+
+
+def _is_loopback(host: str) -> bool:
+    """localhost, 127.0.0.0/8 or ::1."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _check_url(variable: str, value: str) -> None:

@@ -16,6 +16,7 @@ COGNITO = {
 }
 S3 = {"CONNECTOR_DATABASE_URL": "s3://connector-store/prod/"}
 KEY_ID = "1234abcd-12ab-34cd-56ef-1234567890ab"
+FERNET_KEY = Fernet.generate_key().decode()
 
 
 def test_empty_environment_gives_the_embedded_defaults() -> None:
@@ -168,3 +169,69 @@ def test_rpc_bounds_have_defaults_and_can_be_set() -> None:
         {"CONNECTOR_RPC_MAX_BATCH": "10", "CONNECTOR_RPC_MAX_OBJECT_BYTES": "1024"}
     )
     assert configured.rpc == RpcSettings(max_batch=10, max_object_bytes=1024)
+
+
+PRODUCTION = {**COGNITO, "CONNECTOR_ENV": "production", "CONNECTOR_ENCRYPTION_KEYS": FERNET_KEY}
+
+
+@pytest.mark.parametrize(
+    ("changes", "variable", "which"),
+    [
+        ({"AWS_COGNITO_ISSUER": "http://idp.example.com/pool"}, "AWS_COGNITO_ISSUER", ""),
+        ({"AWS_COGNITO_DOMAIN": "http://auth.example.com"}, "AWS_COGNITO_DOMAIN", ""),
+        ({"CONNECTOR_PUBLIC_URL": "http://connector.example.com"}, "CONNECTOR_PUBLIC_URL", ""),
+        ({"CONNECTOR_PUBLIC_URL": "http://10.0.0.8:8000"}, "CONNECTOR_PUBLIC_URL", ""),
+        (
+            {"CONNECTOR_REDIRECT_ALLOWLIST": "https://app.example/a, http://app.example/b"},
+            "CONNECTOR_REDIRECT_ALLOWLIST",
+            "entry #2 ",
+        ),
+        # Names that merely look local are not loopback.
+        ({"CONNECTOR_PUBLIC_URL": "http://localhost.example.com"}, "CONNECTOR_PUBLIC_URL", ""),
+        ({"CONNECTOR_PUBLIC_URL": "http://128.0.0.1"}, "CONNECTOR_PUBLIC_URL", ""),
+    ],
+)
+def test_production_requires_https_for_every_url_naming_the_variable(
+    changes: dict[str, str], variable: str, which: str
+) -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        Settings.from_env({**PRODUCTION, **changes})
+    assert caught.value.variable == variable
+    assert str(caught.value) == (
+        f"{variable}: {which}must be an https:// URL when CONNECTOR_ENV=production"
+        " (http:// is allowed for loopback hosts only)"
+    )
+    # The same configuration is accepted outside production.
+    assert Settings.from_env({**PRODUCTION, **changes, "CONNECTOR_ENV": "development"})
+
+
+@pytest.mark.parametrize(
+    "host", ["127.0.0.1:9229", "127.42.0.7", "localhost:8000", "LOCALHOST", "[::1]:8000"]
+)
+def test_production_allows_http_on_loopback_hosts(host: str) -> None:
+    url = f"http://{host}"
+    settings = Settings.from_env(
+        {
+            **PRODUCTION,
+            "AWS_COGNITO_DOMAIN": url,
+            "AWS_COGNITO_ISSUER": f"{url}/eu-west-1_AbCdEf123",
+            "CONNECTOR_PUBLIC_URL": url,
+            "CONNECTOR_REDIRECT_ALLOWLIST": f"{url}/done,https://app.example.com/done",
+        }
+    )
+    assert settings.server.public_url == url
+    assert settings.cognito is not None
+    assert settings.cognito.base_url == url
+
+
+def test_production_with_https_everywhere_starts() -> None:
+    settings = Settings.from_env(
+        {
+            **PRODUCTION,
+            "CONNECTOR_PUBLIC_URL": "https://connector.example.com",
+            "CONNECTOR_REDIRECT_ALLOWLIST": "https://app.example.com/done",
+        }
+    )
+    assert settings.server.environment == "production"
+    assert settings.cognito is not None
+    assert settings.cognito.issuer.startswith("https://")
