@@ -10,12 +10,17 @@ from litestar import MediaType, Request, Response
 from litestar.response import Redirect
 
 # The callback URL carries the authorization code: keep it out of caches and Referer headers.
+# No site may frame these pages (clickjacking): CSP frame-ancestors, and X-Frame-Options for
+# browsers that predate it.
 NO_LEAK_HEADERS = {
     "Cache-Control": "no-store",
     "Pragma": "no-cache",
     "Referrer-Policy": "no-referrer",
-    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'",
+    "Content-Security-Policy": (
+        "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'"
+    ),
     "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
 }
 
 
