@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from datetime import UTC
 from email.utils import format_datetime
 from typing import Annotated, Any
+from urllib.parse import unquote_to_bytes
 
 from litestar import Controller, Request, delete, get, post, put
 from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, QueryParameter
@@ -20,6 +22,7 @@ from connector.api.aws_schemas import (
     PresignData,
     StoredObjectData,
 )
+from connector.api.disposition import attachment
 from connector.api.envelope import ApiResponse, ok
 from connector.api.responses import AS_USER
 from connector.api.security import Caller, ServicesDep, UserId, acting_for_user
@@ -31,6 +34,8 @@ OBJECT = "/buckets/{bucket:str}/objects/{key:path}"
 # User data: never kept by shared caches between the connector and its caller.
 PRIVATE = "private, no-store"
 RANGE_DOC = "one range: bytes=FIRST-LAST, bytes=FIRST- or bytes=-SUFFIX"
+# The key in a raw request path (the bucket has no slash; the key is the rest, query excluded).
+_RAW_KEY = re.compile(rb"/s3/buckets/[^/]+/objects/(?P<key>.+)\Z", re.DOTALL)
 
 
 class S3Controller(Controller):
@@ -91,6 +96,7 @@ class S3Controller(Controller):
     async def get_object(
         self,
         *,
+        request: Request[Any, Any, Any],
         services: ServicesDep,
         caller: Caller,
         user_id: UserId,
@@ -106,10 +112,12 @@ class S3Controller(Controller):
         """The object's bytes, streamed as S3 sends them (memory stays flat for any size).
         One `Range: bytes=…` is honoured (206 with Content-Range). Failures before the first
         byte are envelopes; a failure mid-stream cuts the response short of its Content-Length."""
+        object_key = _object_key(request, key)
         opened = await services.s3().open_object(
-            caller, user_id, bucket, _object_key(key), range_header=range_header
+            caller, user_id, bucket, object_key, range_header=range_header
         )
-        return Stream(_drain(opened), status_code=opened.status, headers=_object_headers(opened))
+        headers = _object_headers(opened, object_key)
+        return Stream(_drain(opened), status_code=opened.status, headers=headers)
 
     @put(
         OBJECT,
@@ -137,7 +145,7 @@ class S3Controller(Controller):
             caller,
             user_id,
             bucket,
-            _object_key(key),
+            _object_key(request, key),
             body=request.stream(),
             content_type=request.headers.get("content-type"),
             content_length=request.content_length,
@@ -155,6 +163,7 @@ class S3Controller(Controller):
     async def delete_object(
         self,
         *,
+        request: Request[Any, Any, Any],
         services: ServicesDep,
         caller: Caller,
         user_id: UserId,
@@ -162,9 +171,10 @@ class S3Controller(Controller):
         key: FromPath[str],
     ) -> ApiResponse[DeletedData]:
         """Delete the object; `deleted: true` also when it did not exist."""
-        return ok(
-            await operations.delete_object(services, caller, user_id, bucket, _object_key(key))
+        deleted = await operations.delete_object(
+            services, caller, user_id, bucket, _object_key(request, key)
         )
+        return ok(deleted)
 
     @post(
         "/presign",
@@ -190,18 +200,30 @@ class S3Controller(Controller):
         return ok(signed)
 
 
-def _object_key(path: str) -> str:
-    """Litestar hands a `path` parameter over with its leading slash (the service checks the
-    key itself, an empty one included)."""
-    return path.removeprefix("/")
+def _object_key(request: Request[Any, Any, Any], routed: str) -> str:
+    """The key exactly as sent. Litestar routes on a normalised path (trailing slash dropped,
+    `//` collapsed), so its `path` parameter would read `folder/` as `folder` and `a//b` as
+    `a/b`: other objects. The key is taken from the raw path instead, percent-decoded as UTF-8
+    (anything else reaches the service's UTF-8 check). Without a raw path, the routed one."""
+    raw = request.scope.get("raw_path")
+    matched = _RAW_KEY.search(raw) if isinstance(raw, bytes) else None
+    if matched is None:
+        return routed.removeprefix("/")  # Litestar hands the parameter over with its slash
+    return unquote_to_bytes(matched["key"]).decode("utf-8", errors="surrogateescape")
 
 
-def _object_headers(opened: ObjectStream) -> dict[str, str]:
+def _object_headers(opened: ObjectStream, key: str) -> dict[str, str]:
     headers = {
         # As stored: Litestar would append a charset to text/* types given as `media_type`.
         "Content-Type": opened.content_type or "application/octet-stream",
         "Accept-Ranges": "bytes",
         "Cache-Control": PRIVATE,
+        # User content on the connector's origin: a browser that opens a download must neither
+        # render it as a page nor guess a type, so an object stored as text/html is a file to
+        # save, and would run in a sandbox (no scripts, an opaque origin) if rendered anyway.
+        "Content-Disposition": attachment(key),
+        "X-Content-Type-Options": "nosniff",
+        "Content-Security-Policy": "sandbox",
     }
     if opened.content_length is not None:
         headers["Content-Length"] = str(opened.content_length)
