@@ -121,6 +121,8 @@ def _print_line(text: str) -> int:
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn  # noqa: PLC0415 - only the server needs it
 
+    from connector.access_log import uvicorn_log_config  # noqa: PLC0415 - imports uvicorn
+
     settings = Settings.from_env(os.environ)
     if args.workers > 1 and settings.cache.url.startswith("memory://"):
         raise ConfigurationError(
@@ -137,6 +139,7 @@ def _serve(args: argparse.Namespace) -> int:
         workers=args.workers,
         proxy_headers=True,
         server_header=False,
+        log_config=uvicorn_log_config(),  # access lines without query strings, in every worker
     )
     return 0
 

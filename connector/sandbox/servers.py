@@ -9,6 +9,7 @@ import time
 import uvicorn
 from litestar.types import ASGIApp
 
+from connector.access_log import drop_query_strings
 from connector.errors import ConfigurationError
 
 LOCALHOST = "127.0.0.1"
@@ -25,7 +26,9 @@ def ensure_free(port: int, option: str) -> None:
 
 
 def server_config(app: ASGIApp, port: int) -> uvicorn.Config:
-    """uvicorn on 127.0.0.1, logging through the process's own setup (stdout stays clean)."""
+    """uvicorn on 127.0.0.1, logging through the process's own setup (stdout stays clean),
+    its access lines without query strings (codes and states travel there)."""
+    drop_query_strings()
     return uvicorn.Config(
         app,
         host=LOCALHOST,
