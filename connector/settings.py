@@ -126,6 +126,10 @@ class FreshnessSettings:
     mandatory_cap_seconds: int = 600
 
 
+RPC_ENVELOPE_ALLOWANCE = 1 << 20
+"""What a JSON-RPC body may hold beyond its inline objects (calls, params, payloads)."""
+
+
 @dataclass(frozen=True, slots=True)
 class RpcSettings:
     """Bounds of POST /rpc."""
@@ -134,6 +138,16 @@ class RpcSettings:
     """Calls in one JSON-RPC batch; a larger batch is refused whole (-32600)."""
     max_object_bytes: int = 5 << 20
     """Largest object `getObject` returns inline (base64); beyond it, callers presign."""
+    max_inline_bytes: int = 5 << 20
+    """Object bytes one HTTP request carries inline, summed over a batch: `getObject` answers
+    and `putObject` bodies. Defaults to `max_object_bytes`; items past it are refused."""
+    batch_concurrency: int = 4
+    """Calls of one batch that run at the same time."""
+
+    @property
+    def max_request_bytes(self) -> int:
+        """Largest /rpc body: the inline budget as base64, and an allowance for the rest."""
+        return 4 * -(-self.max_inline_bytes // 3) + RPC_ENVELOPE_ALLOWANCE
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,13 +198,24 @@ class Settings:
                 advisory_cap_seconds=int(env.seconds("CONNECTOR_ADVISORY_REFRESH_CAP", 900)),
                 mandatory_cap_seconds=int(env.seconds("CONNECTOR_MANDATORY_REFRESH_CAP", 600)),
             ),
-            rpc=RpcSettings(
-                max_batch=env.count("CONNECTOR_RPC_MAX_BATCH", 50, high=1000),
-                max_object_bytes=env.count(
-                    "CONNECTOR_RPC_MAX_OBJECT_BYTES", 5 << 20, high=64 << 20
-                ),
-            ),
+            rpc=_rpc(env),
         )
+
+
+def _rpc(env: _Env) -> RpcSettings:
+    max_object = env.count("CONNECTOR_RPC_MAX_OBJECT_BYTES", 5 << 20, high=64 << 20)
+    max_inline = env.count("CONNECTOR_RPC_MAX_INLINE_BYTES", max_object, high=256 << 20)
+    if max_inline < max_object:
+        raise ConfigurationError(
+            "CONNECTOR_RPC_MAX_INLINE_BYTES",
+            "must be at least CONNECTOR_RPC_MAX_OBJECT_BYTES (one object must fit a request)",
+        )
+    return RpcSettings(
+        max_batch=env.count("CONNECTOR_RPC_MAX_BATCH", 50, high=1000),
+        max_object_bytes=max_object,
+        max_inline_bytes=max_inline,
+        batch_concurrency=env.count("CONNECTOR_RPC_BATCH_CONCURRENCY", 4, high=50),
+    )
 
 
 def _database(env: _Env) -> DatabaseSettings:

@@ -19,6 +19,7 @@ from connector.api.aws_schemas import (
     StoredObjectData,
     view,
 )
+from connector.api.inline_budget import InlineBudget
 from connector.api.schemas import (
     ConnectData,
     ConnectionView,
@@ -27,7 +28,6 @@ from connector.api.schemas import (
     TokenData,
 )
 from connector.domain.models import ApiKey
-from connector.errors import ValidationError
 from connector.services.container import Services
 
 
@@ -105,18 +105,24 @@ async def list_objects(
 
 
 async def read_object(
-    services: Services, caller: ApiKey, user_id: str, bucket: str, key: str, *, limit: int
+    services: Services, caller: ApiKey, user_id: str, bucket: str, key: str, *, budget: InlineBudget
 ) -> ObjectBytesData:
-    """The whole object, base64, when it is at most `limit` bytes (JSON-RPC's `getObject`)."""
+    """The whole object, base64, when it fits the request's inline budget (JSON-RPC's
+    `getObject`): its Content-Length is claimed before a byte is read, and what is read is
+    counted as it arrives, so an object past the budget is never held."""
+    claim = budget.claim("key")
     opened = await services.s3().open_object(caller, user_id, bucket, key)
     try:
-        if opened.content_length is not None and opened.content_length > limit:
-            raise _too_large(limit)
+        if opened.content_length is not None:
+            claim.grow_to(opened.content_length)
         body = bytearray()
         async for chunk in opened.chunks:
             body += chunk
-            if len(body) > limit:
-                raise _too_large(limit)
+            if len(body) > claim.size:
+                claim.grow_to(len(body))
+    except BaseException:
+        claim.release()  # not carried: the bytes go back to the batch
+        raise
     finally:
         await opened.aclose()
     return ObjectBytesData(
@@ -203,10 +209,3 @@ async def invoke(
         caller, user_id, name, payload, invocation_type=invocation_type, log_type=log_type
     )
     return view(result, InvokeData)
-
-
-def _too_large(limit: int) -> ValidationError:
-    return ValidationError(
-        f"the object is larger than {limit} bytes: use presign (method GET) and fetch it directly",
-        details={"field": "key", "limit": limit, "use": "presign"},
-    )

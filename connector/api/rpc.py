@@ -8,15 +8,18 @@ from dataclasses import dataclass
 from typing import Any
 
 from litestar import Request, Response, post
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import OpenAPIMediaType, Operation, RequestBody, Schema
 from litestar.openapi.spec.enums import OpenAPIType
 
-from connector.api.envelope import failure, ok
+from connector.api.envelope import ErrorResponse, failure, ok
+from connector.api.exception_handlers import envelope_response
+from connector.api.inline_budget import InlineBudget
 from connector.api.jsonrpc import METHOD_NOT_FOUND, Call, RpcFaultError, RpcResponse, parse
 from connector.api.responses import error_responses
 from connector.api.rpc_methods import METHODS, Context
 from connector.api.security import SECURITY, requires, services_of
-from connector.errors import ConnectorError, InternalError
+from connector.errors import ConnectorError, InternalError, ValidationError
 from connector.services.access import require_scope
 from connector.settings import RpcSettings
 
@@ -63,10 +66,18 @@ class _RpcOperation(Operation):
     guards=[requires(None)],
     security=SECURITY,
     operation_class=_RpcOperation,
-    responses=error_responses(),
+    request_max_body_size=None,  # bounded below, by a limit drawn from the settings
+    responses={
+        **error_responses(),
+        413: ResponseSpec(
+            data_container=ErrorResponse,
+            description="Failure envelope, code VALIDATION_ERROR: the body is larger than the"
+            " inline budget as base64 and 1 MiB",
+        ),
+    },
 )
 async def rpc(request: Request[Any, Any, Any]) -> Response[RpcResponse | list[RpcResponse] | None]:
-    """JSON-RPC 2.0: one call or a batch (run concurrently). Methods: connect, callback,
+    """JSON-RPC 2.0: one call or a batch (a few calls at a time). Methods: connect, callback,
     disconnect, getConnection, getToken, getCredentials, listBuckets, listObjects, getObject,
     putObject, deleteObject, presign, listFunctions, getFunction, invokeLambda.
 
@@ -76,17 +87,51 @@ async def rpc(request: Request[Any, Any, Any]) -> Response[RpcResponse | list[Rp
     or oversized batch too), -32601 method not found, -32602 invalid params (a malformed
     `userId` too). Notifications (no `id`) get no response; only notifications: 204.
     `getObject` returns base64 up to the configured limit (default 5 MiB); `putObject` takes
-    `body` as base64 and `contentType`. X-User-Id is ignored: `params.userId` names the user."""
+    `body` as base64 and `contentType`. One request carries at most that many object bytes
+    inline, over all its calls: calls past it are VALIDATION_ERROR pointing to presign, and a
+    body larger than that much base64 plus 1 MiB is refused whole (413 VALIDATION_ERROR).
+    X-User-Id is ignored: `params.userId` names the user."""
     settings: RpcSettings = request.app.state.container.settings.rpc
-    parsed = parse(await request.body(), max_batch=settings.max_batch)
+    body = await _body_within(request, settings.max_request_bytes)
+    if body is None:
+        return envelope_response(_body_too_large(settings.max_request_bytes), status=413)
+    parsed = parse(body, max_batch=settings.max_batch)
     if isinstance(parsed, RpcResponse):
         return Response(parsed)
-    context = Context(services_of(request), request.state.api_key, settings.max_object_bytes)
-    answers = await asyncio.gather(*(_respond(context, item) for item in parsed.items))
+    budget = InlineBudget(total=settings.max_inline_bytes, per_object=settings.max_object_bytes)
+    context = Context(services_of(request), request.state.api_key, budget)
+    running = asyncio.Semaphore(settings.batch_concurrency)
+
+    async def respond(item: Call | RpcResponse) -> RpcResponse | None:
+        async with running:
+            return await _respond(context, item)
+
+    answers = await asyncio.gather(*(respond(item) for item in parsed.items))
     responses = [answer for answer in answers if answer is not None]
     if not responses:
         return Response(None, status_code=204)
     return Response(responses if parsed.batch else responses[0])
+
+
+async def _body_within(request: Request[Any, Any, Any], limit: int) -> bytes | None:
+    """The body, or None as soon as it is known to exceed `limit` (never read further)."""
+    if (request.content_length or 0) > limit:
+        return None
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _body_too_large(limit: int) -> ValidationError:
+    return ValidationError(
+        f"a JSON-RPC body is at most {limit} bytes: send large objects with presign or the"
+        " streamed PUT /s3/buckets/{bucket}/objects/{key}, or split the batch",
+        details={"limit": limit, "use": "presign"},
+    )
 
 
 async def _respond(context: Context, item: Call | RpcResponse) -> RpcResponse | None:

@@ -12,6 +12,7 @@ from typing import Any, Generic, Literal, TypeVar
 import msgspec
 
 from connector.api import operations as op
+from connector.api.inline_budget import InlineBudget
 from connector.api.jsonrpc import INVALID_PARAMS, RpcFaultError
 from connector.api.problems import problem_of
 from connector.api.schemas import Wire
@@ -87,7 +88,8 @@ class Context:
 
     services: Services
     caller: ApiKey
-    max_object_bytes: int
+    budget: InlineBudget
+    """Object bytes the request may still carry inline, shared by the calls of a batch."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,7 +120,9 @@ class Method(Generic[P]):
         return params
 
 
-def _body(params: PutObjectParams) -> bytes:
+def _body(params: PutObjectParams, budget: InlineBudget) -> bytes:
+    """The decoded body, claimed from the budget by its size before it is decoded."""
+    budget.claim("body").grow_to(_decoded_size(params.body))
     try:
         return base64.b64decode(params.body, validate=True)
     except (binascii.Error, ValueError):
@@ -127,12 +131,17 @@ def _body(params: PutObjectParams) -> bytes:
         ) from None
 
 
+def _decoded_size(text: str) -> int:
+    """The bytes a base64 text decodes to (exact for valid base64; the decoder judges it)."""
+    return len(text) * 3 // 4 - text[-2:].count("=")
+
+
 async def _one_chunk(data: bytes) -> AsyncIterator[bytes]:
     yield data
 
 
 async def _put(c: Context, p: PutObjectParams) -> Any:
-    data = _body(p)
+    data = _body(p, c.budget)
     return await op.put_object(
         c.services,
         c.caller,
@@ -185,7 +194,7 @@ METHODS: dict[str, Method[Any]] = {
         Scope.S3_READ,
         ObjectParams,
         lambda c, p: op.read_object(
-            c.services, c.caller, p.user_id, p.bucket, p.key, limit=c.max_object_bytes
+            c.services, c.caller, p.user_id, p.bucket, p.key, budget=c.budget
         ),
     ),
     "putObject": Method(Scope.S3_WRITE, PutObjectParams, _put),

@@ -132,6 +132,10 @@ def test_auto_migrate_defaults_off_for_postgresql() -> None:
         ({"CONNECTOR_RPC_MAX_BATCH": "0"}, "CONNECTOR_RPC_MAX_BATCH"),
         ({"CONNECTOR_RPC_MAX_BATCH": "lots"}, "CONNECTOR_RPC_MAX_BATCH"),
         ({"CONNECTOR_RPC_MAX_OBJECT_BYTES": "1e6"}, "CONNECTOR_RPC_MAX_OBJECT_BYTES"),
+        ({"CONNECTOR_RPC_MAX_INLINE_BYTES": "1000"}, "CONNECTOR_RPC_MAX_INLINE_BYTES"),
+        ({"CONNECTOR_RPC_MAX_INLINE_BYTES": str(1 << 30)}, "CONNECTOR_RPC_MAX_INLINE_BYTES"),
+        ({"CONNECTOR_RPC_BATCH_CONCURRENCY": "0"}, "CONNECTOR_RPC_BATCH_CONCURRENCY"),
+        ({"CONNECTOR_RPC_BATCH_CONCURRENCY": "51"}, "CONNECTOR_RPC_BATCH_CONCURRENCY"),
         ({**S3, "CONNECTOR_DATABASE_KMS_KEY_ID": "my-key"}, "CONNECTOR_DATABASE_KMS_KEY_ID"),
         ({**S3, "CONNECTOR_DATABASE_KMS_KEY_ID": "key/" + KEY_ID}, "CONNECTOR_DATABASE_KMS_KEY_ID"),
         ({"CONNECTOR_DATABASE_KMS_KEY_ID": "alias/x"}, "CONNECTOR_DATABASE_KMS_KEY_ID"),
@@ -164,11 +168,27 @@ def test_secrets_never_appear_in_configuration_errors() -> None:
 
 
 def test_rpc_bounds_have_defaults_and_can_be_set() -> None:
-    assert Settings.from_env({}).rpc == RpcSettings(max_batch=50, max_object_bytes=5 << 20)
+    defaults = Settings.from_env({}).rpc
+    assert defaults == RpcSettings(
+        max_batch=50, max_object_bytes=5 << 20, max_inline_bytes=5 << 20, batch_concurrency=4
+    )
+    assert defaults.max_request_bytes == 6_990_508 + (1 << 20)  # 5 MiB as base64, and 1 MiB
     configured = Settings.from_env(
         {"CONNECTOR_RPC_MAX_BATCH": "10", "CONNECTOR_RPC_MAX_OBJECT_BYTES": "1024"}
     )
-    assert configured.rpc == RpcSettings(max_batch=10, max_object_bytes=1024)
+    # The request's inline budget follows the single-object limit unless set.
+    assert configured.rpc == RpcSettings(
+        max_batch=10, max_object_bytes=1024, max_inline_bytes=1024, batch_concurrency=4
+    )
+    assert configured.rpc.max_request_bytes == 1368 + (1 << 20)
+    own = Settings.from_env(
+        {"CONNECTOR_RPC_MAX_INLINE_BYTES": "20000000", "CONNECTOR_RPC_BATCH_CONCURRENCY": "8"}
+    ).rpc
+    assert (own.max_object_bytes, own.max_inline_bytes, own.batch_concurrency) == (
+        5 << 20,
+        20_000_000,
+        8,
+    )
 
 
 PRODUCTION = {**COGNITO, "CONNECTOR_ENV": "production", "CONNECTOR_ENCRYPTION_KEYS": FERNET_KEY}
