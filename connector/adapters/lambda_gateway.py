@@ -22,6 +22,7 @@ from connector.domain.aws import (
     FunctionSummary,
     InvokeResult,
 )
+from connector.domain.json_depth import nests_deeper_than
 from connector.errors import ErrorCode
 
 if TYPE_CHECKING:
@@ -152,9 +153,12 @@ def _timestamp(value: str | None) -> datetime | None:
 
 
 def _parse(body: bytes) -> Any:
-    """The payload as JSON; a body that is not JSON is returned as text rather than lost."""
+    """The payload as JSON; a body that is not JSON, or nests deeper than the API's JSON
+    (which neither decoder nor encoder could recurse through), is returned as text."""
     if not body.strip():
         return None
+    if nests_deeper_than(body):
+        return body.decode("utf-8", errors="replace")
     try:
         return json.loads(body)
     except ValueError:

@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 import msgspec
 
-from connector.api.json_depth import MAX_JSON_DEPTH, nests_deeper_than
+from connector.domain.json_depth import MAX_JSON_DEPTH, nests_deeper_than
 
 PARSE_ERROR = -32700
 INVALID_REQUEST = -32600

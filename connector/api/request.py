@@ -6,7 +6,7 @@ from typing import Any
 
 from litestar import Request
 
-from connector.api.json_depth import MAX_JSON_DEPTH, nests_deeper_than
+from connector.domain.json_depth import MAX_JSON_DEPTH, nests_deeper_than
 from connector.errors import ValidationError
 
 

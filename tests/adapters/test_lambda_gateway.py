@@ -203,7 +203,15 @@ async def test_a_function_error_is_reported_in_the_result_with_the_decoded_log(
 
 
 @pytest.mark.parametrize(
-    ("body", "parsed"), [(b"", None), (b"  \n", None), (b"not json", "not json")]
+    ("body", "parsed"),
+    [
+        (b"", None),
+        (b"  \n", None),
+        (b"not json", "not json"),
+        # Too deep to decode, or to encode again into the answer: kept as text.
+        (b"[" * 100_000, "[" * 100_000),
+        (b"[" * 900 + b"]" * 900, "[" * 900 + "]" * 900),
+    ],
 )
 async def test_an_empty_payload_is_none_and_a_non_json_one_is_text(
     stubbed: tuple[LambdaGateway, Stubber], body: bytes, parsed: Any

@@ -13,7 +13,7 @@ from support.envelopes import assert_envelope
 from support.factories import KeyMaker
 from support.routes import routes
 
-from connector.api.json_depth import MAX_JSON_DEPTH
+from connector.domain.json_depth import MAX_JSON_DEPTH
 from connector.app import create_app
 from connector.bootstrap import Container
 from connector.errors import ErrorCode

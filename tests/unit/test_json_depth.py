@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from connector.api.json_depth import MAX_JSON_DEPTH, nests_deeper_than
+from connector.domain.json_depth import MAX_JSON_DEPTH, nests_deeper_than
 
 
 def nested(depth: int, inner: str = "1") -> bytes:

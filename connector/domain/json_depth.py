@@ -1,4 +1,5 @@
-"""How deep a JSON document nests, measured on its bytes before any decoder recurses into it."""
+"""How deep a JSON document nests, measured on its bytes before any decoder recurses into it
+(request bodies at the API's edge, Lambda answers in the gateway)."""
 
 from __future__ import annotations
 
