@@ -1,5 +1,5 @@
-"""What the client returns: the `data` shapes of docs/contract.md as msgspec Structs (camelCase on the
-wire, datetimes parsed). Unknown fields are ignored, so a newer connector can add some."""
+"""What the client returns: the `data` shapes of docs/contract.md as msgspec Structs (camelCase on
+the wire, datetimes parsed). Unknown fields are ignored, so a newer connector can add some."""
 
 from __future__ import annotations
 

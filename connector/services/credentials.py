@@ -33,8 +33,8 @@ def credentials_lock_name(user_id: str) -> str:
 
 class CredentialService:
     """Check the cache, single-flight in the process, a cache lock across processes, re-read
-    after acquiring, mint (docs/contract.md "Freshness"). `GetId` runs once per user: the identity id
-    is stored on the connection.
+    after acquiring, mint (docs/contract.md "Freshness"). `GetId` runs once per user: the identity
+    id is stored on the connection.
 
     Lifetimes are measured on the broker's clock at mint time and anchored on ours, so an
     offset between the two (or a test clock) never makes just-minted credentials look expired.

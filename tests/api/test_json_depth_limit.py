@@ -13,9 +13,9 @@ from support.envelopes import assert_envelope
 from support.factories import KeyMaker
 from support.routes import routes
 
-from connector.domain.json_depth import MAX_JSON_DEPTH
 from connector.app import create_app
 from connector.bootstrap import Container
+from connector.domain.json_depth import MAX_JSON_DEPTH
 from connector.errors import ErrorCode
 from connector.settings import Settings
 
