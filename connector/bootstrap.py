@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -14,6 +16,7 @@ import httpx
 from connector.adapters.aws_clients import AwsClients, configured_region
 from connector.adapters.crypto import FernetCipher, load_or_create_dev_key
 from connector.adapters.lambda_gateway import LambdaGateway
+from connector.adapters.redis_bus import create_bus
 from connector.adapters.redis_cache import create_cache
 from connector.adapters.s3_gateway import S3Gateway
 from connector.adapters.s3_store import S3Database
@@ -31,6 +34,7 @@ from connector.services.functions import FunctionService
 from connector.services.health import HealthService
 from connector.services.oauth_flow import OAuthFlowService
 from connector.services.periodic import every
+from connector.services.process_layer import ProcessLayer
 from connector.services.reencryption import Reencryptor
 from connector.services.s3 import S3Service
 from connector.services.single_flight import DistributedLock
@@ -142,6 +146,7 @@ def build_oauth(
     stack: AsyncExitStack,
     http_transport: httpx.AsyncBaseTransport | None,
     aws_clients: AwsClients,
+    layer: ProcessLayer,
 ) -> OAuthServices:
     """The Cognito side: the Hosted UI client, the JWT verifier and the services over them."""
     # Imported here: a connector without Cognito never loads authlib or python-jose.
@@ -189,16 +194,42 @@ def build_oauth(
         lock=DistributedLock(cache),
         clock=clock,
         windows=settings.freshness,
+        layer=layer,
     )
     acting = ActingAsUser(credentials)
     return OAuthServices(
         flow=flow,
         tokens=tokens,
-        disconnect=DisconnectService(connections, provider, cache=tolerant),
+        disconnect=DisconnectService(connections, provider, credentials=credentials),
         credentials=credentials,
         s3=S3Service(acting=acting, storage=S3Gateway(aws_clients), clock=clock),
         functions=FunctionService(acting=acting, runtime=LambdaGateway(aws_clients)),
     )
+
+
+def process_layer(settings: Settings) -> ProcessLayer:
+    """This process's layer, announcing changes on the deployment's bus (none for memory://)."""
+    bus = create_bus(
+        settings.cache.url,
+        prefix=settings.cache.prefix,
+        connect_timeout=settings.cache.connect_timeout,
+    )
+    return ProcessLayer(bus)
+
+
+async def open_process_layer(settings: Settings, stack: AsyncExitStack) -> ProcessLayer:
+    """The layer, listening for the other replicas' changes until the container closes."""
+    layer = process_layer(settings)
+    listener = asyncio.create_task(layer.listen(), name="invalidation listener")
+
+    async def stop() -> None:
+        listener.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await listener
+        await layer.close()
+
+    stack.push_async_callback(stop)
+    return layer
 
 
 async def build_container(
@@ -227,7 +258,10 @@ async def build_container(
         stack.push_async_callback(cache.close)
         aws_clients = AwsClients(region=aws_region(settings))
         stack.callback(aws_clients.close)
-        connections = ConnectionService(database.connections, TolerantCache(cache), cipher, clock)
+        layer = await open_process_layer(settings, stack)
+        connections = ConnectionService(
+            database.connections, TolerantCache(cache), cipher, clock, layer
+        )
         oauth = None
         if settings.cognito is not None:
             oauth = build_oauth(
@@ -240,12 +274,13 @@ async def build_container(
                 stack=stack,
                 http_transport=http_transport,
                 aws_clients=aws_clients,
+                layer=layer,
             )
     except BaseException:
         await stack.aclose()
         raise
     services = Services(
-        api_keys=ApiKeyService(database.api_keys, clock),
+        api_keys=ApiKeyService(database.api_keys, clock, layer),
         connections=connections,
         health=HealthService(database.ping, cache.ping),
         oauth_services=oauth,

@@ -16,7 +16,7 @@ import msgspec
 
 from connector.adapters.crypto import generate_key
 from connector.api.schemas import ApiKeyView, CreatedApiKey
-from connector.bootstrap import build_cipher, build_container, open_database
+from connector.bootstrap import build_cipher, build_container, open_database, process_layer
 from connector.errors import ConfigurationError, ConnectorError
 from connector.services.api_keys import ApiKeyService
 from connector.services.clock import SystemClock
@@ -174,7 +174,11 @@ async def _migrate(_: argparse.Namespace, settings: Settings) -> int:
 async def _with_keys(settings: Settings, action: Callable[[ApiKeyService], Awaitable[int]]) -> int:
     database = await open_database(settings)
     try:
-        return await action(ApiKeyService(database.api_keys, SystemClock()))
+        layer = process_layer(settings)
+        try:
+            return await action(ApiKeyService(database.api_keys, SystemClock(), layer))
+        finally:
+            await layer.close()
     finally:
         await database.close()
 
