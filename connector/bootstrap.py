@@ -9,18 +9,8 @@ from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-import httpx
-
-from connector.adapters.aws_clients import AwsClients, configured_region
-from connector.adapters.crypto import FernetCipher, load_or_create_dev_key
-from connector.adapters.lambda_gateway import LambdaGateway
-from connector.adapters.redis_bus import create_bus
-from connector.adapters.redis_cache import create_cache
-from connector.adapters.s3_gateway import S3Gateway
-from connector.adapters.s3_store import S3Database
-from connector.adapters.sql import SqlDatabase
 from connector.domain.ports import ApiKeyStore, Cache, Cipher, Clock, ConnectionStore
 from connector.errors import ConfigurationError
 from connector.services.acting import ActingAsUser
@@ -42,6 +32,14 @@ from connector.services.tokens import TokenService
 from connector.services.tolerant_cache import TolerantCache
 from connector.settings import CognitoSettings, Settings
 
+# Adapters are imported where they are picked, not here: each CLI command then loads only the
+# SDKs it uses (`keys list` loads SQLAlchemy, not boto3, redis or Litestar), which keeps
+# `connector --help` and the one-shot commands fast.
+if TYPE_CHECKING:
+    import httpx
+
+    from connector.adapters.aws_clients import AwsClients
+
 log = logging.getLogger(__name__)
 # boto3 needs a region even when neither Cognito nor boto3's configuration names one.
 DEFAULT_AWS_REGION = "us-east-1"
@@ -52,11 +50,17 @@ SWEEP_INTERVAL = 10.0
 def aws_region(settings: Settings) -> str:
     """Cognito's region (AWS_REGION, required with Cognito), else boto3's configured one
     (AWS_DEFAULT_REGION or the config file), else us-east-1."""
-    return settings.cognito.region if settings.cognito else configured_region(DEFAULT_AWS_REGION)
+    if settings.cognito:
+        return settings.cognito.region
+    from connector.adapters.aws_clients import configured_region  # noqa: PLC0415
+
+    return configured_region(DEFAULT_AWS_REGION)
 
 
 def build_cipher(settings: Settings) -> Cipher:
     """MultiFernet over the configured keys, or the development key file (with a warning)."""
+    from connector.adapters.crypto import FernetCipher, load_or_create_dev_key  # noqa: PLC0415
+
     keys = settings.encryption.keys
     if not keys:
         keys = (load_or_create_dev_key(Path(settings.encryption.dev_key_file)),)
@@ -81,6 +85,8 @@ async def open_database(settings: Settings) -> Database:
     """The S3 store, checked; or the SQL database, migrated when auto-migration is on, else
     checked to be at head."""
     if settings.database.is_s3:
+        from connector.adapters.s3_store import S3Database  # noqa: PLC0415
+
         # The service's own credentials (boto3's default chain), never a user's.
         return await S3Database.open(
             settings.database.url,
@@ -88,6 +94,8 @@ async def open_database(settings: Settings) -> Database:
             kms_key_id=settings.database.s3.kms_key_id,
             conditional_writes=settings.database.s3.conditional_writes,
         )
+    from connector.adapters.sql import SqlDatabase  # noqa: PLC0415
+
     database = SqlDatabase.from_url(settings.database.url)
     try:
         if settings.database.auto_migrate:
@@ -102,6 +110,13 @@ async def open_database(settings: Settings) -> Database:
     return database
 
 
+def _aws_clients(region: str) -> AwsClients:
+    """The process's one boto3 session and client cache (boto3 is loaded here, on first use)."""
+    from connector.adapters.aws_clients import AwsClients  # noqa: PLC0415
+
+    return AwsClients(region=region)
+
+
 @dataclass(frozen=True, slots=True)
 class Container:
     """Everything one process runs on; `close()` releases pools and connections."""
@@ -113,7 +128,7 @@ class Container:
     cipher: Cipher
     clock: Clock
     exit_stack: AsyncExitStack
-    aws_clients: AwsClients = field(default_factory=lambda: AwsClients(region=DEFAULT_AWS_REGION))
+    aws_clients: AwsClients = field(default_factory=lambda: _aws_clients(DEFAULT_AWS_REGION))
     """The process's one boto3 session and client cache, for the AWS gateways (a container
     assembled by hand gets its own; it holds no thread until its first call)."""
 
@@ -149,10 +164,15 @@ def build_oauth(
     layer: ProcessLayer,
 ) -> OAuthServices:
     """The Cognito side: the Hosted UI client, the JWT verifier and the services over them."""
-    # Imported here: a connector without Cognito never loads authlib or python-jose.
+    # Imported here: a connector without Cognito never loads authlib or python-jose, and the
+    # one-shot CLI commands (they build no Cognito side) never load httpx or boto3.
+    import httpx  # noqa: PLC0415
+
     from connector.adapters.cognito_identity import CognitoIdentityBroker  # noqa: PLC0415
     from connector.adapters.cognito_jwt import CognitoTokenVerifier  # noqa: PLC0415
     from connector.adapters.cognito_oauth import CognitoOAuthClient  # noqa: PLC0415
+    from connector.adapters.lambda_gateway import LambdaGateway  # noqa: PLC0415
+    from connector.adapters.s3_gateway import S3Gateway  # noqa: PLC0415
 
     provider = CognitoOAuthClient(
         cognito, redirect_uri=settings.server.callback_url, transport=http_transport
@@ -208,7 +228,12 @@ def build_oauth(
 
 
 def process_layer(settings: Settings) -> ProcessLayer:
-    """This process's layer, announcing changes on the deployment's bus (none for memory://)."""
+    """This process's layer, announcing changes on the deployment's Redis; with memory:// one
+    process holds everything and evicts its own entries (no bus, and no redis import)."""
+    if settings.cache.url.lower().startswith("memory://"):
+        return ProcessLayer()
+    from connector.adapters.redis_bus import create_bus  # noqa: PLC0415
+
     bus = create_bus(
         settings.cache.url,
         prefix=settings.cache.prefix,
@@ -243,6 +268,8 @@ async def build_container(
     `http_transport` routes every call to Cognito through one httpx transport (tests hand in
     the Hosted UI stand-in's ASGI app).
     """
+    from connector.adapters.redis_cache import create_cache  # noqa: PLC0415
+
     clock = clock or SystemClock()
     cipher = build_cipher(settings)
     stack = AsyncExitStack()
@@ -256,7 +283,7 @@ async def build_container(
             connect_timeout=settings.cache.connect_timeout,
         )
         stack.push_async_callback(cache.close)
-        aws_clients = AwsClients(region=aws_region(settings))
+        aws_clients = _aws_clients(aws_region(settings))
         stack.callback(aws_clients.close)
         layer = await open_process_layer(settings, stack)
         connections = ConnectionService(

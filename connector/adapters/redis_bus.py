@@ -81,10 +81,7 @@ async def _close(pubsub: PubSub) -> None:
 
 
 def create_bus(url: str, *, prefix: str, connect_timeout: float) -> RedisInvalidationBus | None:
-    """A bus for `redis://` / `rediss://`; None for `memory://`, where one process holds
-    everything and evicts its own entries directly."""
-    if url.lower().startswith("memory://"):
-        return None
+    """A bus for a `redis://` / `rediss://` URL (None for a URL create_cache refuses)."""
     try:
         client = Redis.from_url(
             url,

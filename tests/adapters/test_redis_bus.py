@@ -91,7 +91,3 @@ async def test_another_prefix_hears_nothing(listeners: list[Listener]) -> None:
     finally:
         await publisher.close()
     assert ours.evicted == []
-
-
-def test_memory_caches_need_no_bus() -> None:
-    assert create_bus("memory://", prefix="p:", connect_timeout=1.0) is None
