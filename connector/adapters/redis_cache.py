@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-import fakeredis
 import redis.exceptions
 from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
@@ -127,6 +126,25 @@ class RedisCache:
         # PTTL answers -2 for a missing key and -1 for a key without expiry.
         return None if millis < 0 else millis / 1000
 
+    async def index_add(self, index: str, member: str, score: float) -> None:
+        """Put `member` in a sorted set with `score` (ZADD)."""
+        with _unavailable_on_failure():
+            await self._client.zadd(self._key(index), {member: score})
+
+    async def index_due(self, index: str, until: float, *, limit: int) -> list[str]:
+        """Up to `limit` members scored at most `until`, lowest first (ZRANGEBYSCORE)."""
+        with _unavailable_on_failure():
+            members = await self._client.zrangebyscore(
+                self._key(index), "-inf", until, start=0, num=limit
+            )
+        return [m.decode() if isinstance(m, bytes) else str(m) for m in members]
+
+    async def index_remove(self, index: str, member: str) -> bool:
+        """ZREM; True if the member was there."""
+        with _unavailable_on_failure():
+            removed: int = await self._client.zrem(self._key(index), member)
+        return removed > 0
+
     async def ping(self) -> None:
         """Raise CacheUnavailableError if the cache cannot answer."""
         with _unavailable_on_failure():
@@ -152,6 +170,9 @@ def create_cache(
     scheme, separator, _ = url.partition("://")
     scheme = scheme.lower() if separator else ""
     if scheme == "memory":
+        # Loaded only here: a process on a real Redis never pays for importing fakeredis.
+        import fakeredis  # noqa: PLC0415
+
         # An explicit server: without one fakeredis shares a server between every client of
         # the same host/port, and two apps in one test process would see each other's keys.
         embedded = fakeredis.FakeAsyncRedis(server=fakeredis.FakeServer(), decode_responses=False)

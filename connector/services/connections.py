@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
 
 import msgspec
@@ -9,13 +10,22 @@ import msgspec
 from connector.domain.models import Connection, ConnectionStatus, SealedTokens
 from connector.domain.oauth import IdentityClaims, TokenGrant, TokenSet
 from connector.domain.ports import Cipher, Clock, ConnectionStore
-from connector.errors import NotConnectedError, VersionConflictError
+from connector.errors import IdentityMismatchError, NotConnectedError, VersionConflictError
+from connector.services.process_layer import ProcessLayer, connection_entry
 from connector.services.tolerant_cache import TolerantCache
 
 # Bounded so that an invalidation lost while Redis was down heals on its own.
 CONNECTION_CACHE_TTL = 300.0
 _WRITE_ATTEMPTS = 3
 _decoder = msgspec.json.Decoder(Connection)
+
+
+@dataclass(frozen=True, slots=True)
+class Connected:
+    """A stored connection, and the connection of another Cognito account it replaced."""
+
+    connection: Connection
+    replaced: Connection | None
 
 
 def connection_cache_key(user_id: str) -> str:
@@ -30,21 +40,34 @@ class ConnectionService:
     """
 
     def __init__(
-        self, store: ConnectionStore, cache: TolerantCache, cipher: Cipher, clock: Clock
+        self,
+        store: ConnectionStore,
+        cache: TolerantCache,
+        cipher: Cipher,
+        clock: Clock,
+        layer: ProcessLayer | None = None,
     ) -> None:
         self._store = store
         self._cache = cache
         self._cipher = cipher
         self._clock = clock
+        self._layer = layer or ProcessLayer()
 
     async def get(self, user_id: str) -> Connection:
-        """The user's connection, or NOT_CONNECTED. A cache outage only costs a database read."""
+        """The user's connection, or NOT_CONNECTED: from this process when it holds it, else
+        the cache, else the store. A cache outage only costs a database read."""
+        held = self._layer.connections.get(connection_entry(user_id))
+        if held is not None:
+            return held
         cached = await self._cache.get(connection_cache_key(user_id))
         if cached is not None:
             try:
-                return _decoder.decode(cached)
+                connection = _decoder.decode(cached)
             except msgspec.DecodeError:
                 await self._cache.delete(connection_cache_key(user_id))
+            else:
+                self._hold(connection)
+                return connection
         return await self.get_from_store(user_id)
 
     async def get_from_store(self, user_id: str) -> Connection:
@@ -59,15 +82,31 @@ class ConnectionService:
         return connection
 
     async def connect(
-        self, user_id: str, grant: TokenGrant, claims: IdentityClaims, scopes: tuple[str, ...]
-    ) -> Connection:
+        self,
+        user_id: str,
+        tokens: SealedTokens,
+        claims: IdentityClaims,
+        scopes: tuple[str, ...],
+        *,
+        lifetime: int,
+        replace: bool = False,
+    ) -> Connected:
         """Create the connection, or replace the tokens of an existing one (createdAt kept,
-        reauth_required cleared; the identity id kept only for the same Cognito user)."""
-        tokens = self._seal(grant, previous=None)
+        reauth_required cleared, the identity id kept for the same Cognito user).
+
+        A stored connection of another Cognito account (another `sub`) is replaced only with
+        `replace`; otherwise IDENTITY_MISMATCH and nothing is written. The replaced connection
+        comes back so that the caller can revoke its refresh token."""
         for _ in range(_WRITE_ATTEMPTS):
             existing = await self._store.get(user_id)
-            now = self._clock.now()
             same_user = existing is not None and existing.sub == claims.sub
+            if existing is not None and not same_user and not replace:
+                raise IdentityMismatchError(
+                    "this user is connected to another Cognito account: start the flow with "
+                    "replace=true to replace it",
+                    details={"reason": "account_changed"},
+                )
+            now = self._clock.now()
             connection = Connection(
                 user_id=user_id,
                 status=ConnectionStatus.ACTIVE,
@@ -78,15 +117,16 @@ class ConnectionService:
                 identity_id=existing.identity_id if existing and same_user else None,
                 tokens=tokens,
                 issued_at=now,
-                expires_at=now + timedelta(seconds=grant.expires_in),
+                expires_at=now + timedelta(seconds=lifetime),
                 last_refreshed_at=None,
                 created_at=existing.created_at if existing else now,
                 updated_at=now,
             )
             try:
-                return await self._write(connection, existing.version if existing else None)
+                stored = await self._write(connection, existing.version if existing else None)
             except VersionConflictError:
                 continue
+            return Connected(stored, replaced=None if same_user else existing)
         raise VersionConflictError(f"the connection of {user_id!r} kept changing")
 
     async def save_refresh(
@@ -137,9 +177,10 @@ class ConnectionService:
         )
 
     async def delete(self, user_id: str) -> bool:
-        """Delete the connection and its cache entry; idempotent."""
+        """Delete the connection and its cache entries, on every replica; idempotent."""
         deleted = await self._store.delete(user_id)
         await self._cache.delete(connection_cache_key(user_id))
+        await self._layer.invalidate(connection_entry(user_id))
         return deleted
 
     def open_tokens(self, connection: Connection) -> TokenSet:
@@ -156,6 +197,7 @@ class ConnectionService:
     async def _write(self, connection: Connection, expected_version: int | None) -> Connection:
         stored = await self._store.put(connection, expected_version=expected_version)
         await self._remember(stored)
+        await self._layer.announce(connection_entry(stored.user_id))
         return stored
 
     async def _remember(self, connection: Connection) -> None:
@@ -164,6 +206,16 @@ class ConnectionService:
             msgspec.json.encode(connection),
             ttl=CONNECTION_CACHE_TTL,
         )
+        self._hold(connection)
+
+    def _hold(self, connection: Connection) -> None:
+        self._layer.connections.put(
+            connection_entry(connection.user_id), connection, self._layer.connection_ttl
+        )
+
+    def seal(self, grant: TokenGrant) -> SealedTokens:
+        """A code exchange's tokens, sealed (an ID token is required)."""
+        return self._seal(grant, previous=None)
 
     def _seal(self, grant: TokenGrant, previous: SealedTokens | None) -> SealedTokens:
         seal = self._cipher.seal
