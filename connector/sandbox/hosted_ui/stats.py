@@ -13,6 +13,7 @@ class HostedUiStats:
     authorize: int = 0
     login_attempts: int = 0
     login_failures: int = 0
+    login_cancels: int = 0
     token_requests: int = 0
     code_grants: int = 0
     refresh_grants: int = 0
