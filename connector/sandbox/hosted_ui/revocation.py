@@ -19,4 +19,5 @@ async def revoke(hosted_ui: HostedUi, form: Params, authorization: str | None) -
         raise OAuthError("unsupported_token_type", "Only refresh tokens can be revoked.")
     session = hosted_ui.store.session(presented)
     if session is not None and session.client_id == client.client_id:
-        hosted_ui.store.revoke_origin(session.origin_jti)
+        if hosted_ui.store.revoke_origin(session.origin_jti):
+            hosted_ui.stats.sign_ins_revoked += 1
