@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 from litestar import Litestar, MediaType, Request, Response, get, post
 from litestar.datastructures import MutableScopeHeaders, State
-from litestar.di import Provide
+from litestar.di import NamedDependency, Provide
 from litestar.exceptions import PermissionDeniedException
 from litestar.response import Redirect
 from litestar.types import Message, Scope
@@ -27,8 +27,10 @@ from connector.sandbox.demo_app.outcomes import confirmed, returned_with_error
 from connector.sandbox.demo_app.sessions import COOKIE, Notice, Session, SessionStore
 
 AnyRequest = Request[Any, Any, Any]
-Connector = httpx.AsyncClient
+Connector = NamedDependency[httpx.AsyncClient]
 """The connector's HTTP API, with the app's API key on every request."""
+CurrentSession = NamedDependency[Session]
+Sessions = NamedDependency[SessionStore]
 _SESSION = "demo_app.session"
 _APP_USER = re.compile(r"[A-Za-z0-9._@:+\-]{1,128}")  # what the connector accepts in X-User-Id
 _NO_REFERRER = {"Referrer-Policy": "no-referrer", "Cache-Control": "no-store"}
@@ -55,12 +57,15 @@ def return_urls(app_url: str) -> tuple[str, str]:
     return f"{app_url}/return", f"{app_url}/echo"
 
 
+Config = NamedDependency[DemoAppConfig]
+
+
 # -- the reference integration: start a sign-in, settle its return ----------------------------
 
 
 @post("/connect")
 async def connect(
-    request: AnyRequest, session: Session, connector: Connector, config: DemoAppConfig
+    request: AnyRequest, session: CurrentSession, connector: Connector, config: Config
 ) -> Redirect:
     """Start a sign-in for the app's signed-in user and remember its `state` in this session."""
     await _checked_form(request, session)
@@ -81,7 +86,7 @@ async def connect(
 
 @get("/return")
 async def back_from_sign_in(
-    request: AnyRequest, session: Session, connector: Connector
+    request: AnyRequest, session: CurrentSession, connector: Connector
 ) -> Redirect:
     """Where the connector sends the browser after Cognito. Nothing is rendered here: the
     outcome is settled with the connector first, then a 303 leaves a clean URL (no state or
@@ -116,7 +121,7 @@ async def back_from_sign_in(
 
 
 @get("/")
-async def home(session: Session, connector: Connector, config: DemoAppConfig) -> Response[str]:
+async def home(session: CurrentSession, connector: Connector, config: Config) -> Response[str]:
     """Pick an app user; once signed in, the user's connection, buckets and function."""
     notice = session.take_notice()
     if session.user is None:
@@ -132,7 +137,7 @@ async def home(session: Session, connector: Connector, config: DemoAppConfig) ->
 
 @post("/session")
 async def sign_in_to_the_app(
-    request: AnyRequest, session: Session, store: SessionStore
+    request: AnyRequest, session: CurrentSession, store: Sessions
 ) -> Redirect:
     """The app's own login, reduced to naming the user (no password: it is a demo)."""
     form = await _checked_form(request, session)
@@ -146,7 +151,7 @@ async def sign_in_to_the_app(
 
 @post("/logout")
 async def sign_out_of_the_app(
-    request: AnyRequest, session: Session, store: SessionStore
+    request: AnyRequest, session: CurrentSession, store: Sessions
 ) -> Redirect:
     await _checked_form(request, session)
     store.renew(session, user=None)
@@ -155,7 +160,7 @@ async def sign_out_of_the_app(
 
 @post("/invoke")
 async def invoke(
-    request: AnyRequest, session: Session, connector: Connector, config: DemoAppConfig
+    request: AnyRequest, session: CurrentSession, connector: Connector, config: Config
 ) -> Redirect:
     """Invoke the demo function as the user, with the payload typed in the form (JSON)."""
     form = await _checked_form(request, session)
@@ -179,7 +184,9 @@ async def invoke(
 
 
 @post("/disconnect")
-async def disconnect(request: AnyRequest, session: Session, connector: Connector) -> Redirect:
+async def disconnect(
+    request: AnyRequest, session: CurrentSession, connector: Connector
+) -> Redirect:
     await _checked_form(request, session)
     if session.user is not None:
         answer = await connector.post("/disconnect", headers={"X-User-Id": session.user})
@@ -192,7 +199,7 @@ async def disconnect(request: AnyRequest, session: Session, connector: Connector
 
 
 @get("/echo")
-async def echo(request: AnyRequest, config: DemoAppConfig) -> Response[str]:
+async def echo(request: AnyRequest, config: Config) -> Response[str]:
     """A return URL for walking through the flow by hand (curl): it only shows what the
     connector sent, and settles nothing."""
     return _html(pages.echo(sorted(request.query_params.items())), config)
@@ -201,7 +208,7 @@ async def echo(request: AnyRequest, config: DemoAppConfig) -> Response[str]:
 # -- plumbing ----------------------------------------------------------------------------------
 
 
-async def _buckets_and_objects(connector: Connector, user: str) -> list[pages.Bucket]:
+async def _buckets_and_objects(connector: httpx.AsyncClient, user: str) -> list[pages.Bucket]:
     headers = {"X-User-Id": user}
     answer = await connector.get("/s3/buckets", headers=headers)
     if not answer.is_success:
@@ -241,8 +248,11 @@ async def _checked_form(request: AnyRequest, session: Session) -> dict[str, str]
     return form
 
 
-def create_demo_app(config: DemoAppConfig) -> Litestar:
-    """The demo app, talking to the connector at `config.connector_url` with `config.api_key`."""
+def create_demo_app(
+    config: DemoAppConfig, *, transport: httpx.AsyncBaseTransport | None = None
+) -> Litestar:
+    """The demo app, talking to the connector at `config.connector_url` with `config.api_key`
+    (through `transport` when given: tests put a fake connector there)."""
     store = SessionStore()
 
     def provide_session(request: AnyRequest) -> Session:
@@ -261,12 +271,13 @@ def create_demo_app(config: DemoAppConfig) -> Litestar:
             base_url=config.connector_url,
             headers={"Authorization": f"Bearer {config.api_key}"},
             timeout=30.0,
+            transport=transport,
         ) as client:
             app.state.connector = client
             yield
 
-    def provide_connector(state: State) -> Connector:
-        client: Connector = state.connector
+    def provide_connector(state: State) -> httpx.AsyncClient:
+        client: httpx.AsyncClient = state.connector
         return client
 
     return Litestar(
