@@ -43,7 +43,8 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
         app.state.container = built
         app.state.services = built.services
         try:
-            yield
+            async with built.running():
+                yield
         finally:
             await built.close()
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from contextlib import AsyncExitStack
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -29,6 +30,7 @@ from connector.services.disconnect import DisconnectService
 from connector.services.functions import FunctionService
 from connector.services.health import HealthService
 from connector.services.oauth_flow import OAuthFlowService
+from connector.services.periodic import every
 from connector.services.reencryption import Reencryptor
 from connector.services.s3 import S3Service
 from connector.services.single_flight import DistributedLock
@@ -39,6 +41,8 @@ from connector.settings import CognitoSettings, Settings
 log = logging.getLogger(__name__)
 # boto3 needs a region even when neither Cognito nor boto3's configuration names one.
 DEFAULT_AWS_REGION = "us-east-1"
+# Pending sign-ins live 60 s: a sweep every 10 s revokes an abandoned one within 70 s.
+SWEEP_INTERVAL = 10.0
 
 
 def aws_region(settings: Settings) -> str:
@@ -112,6 +116,17 @@ class Container:
     def reencryptor(self) -> Reencryptor:
         return Reencryptor(self.store, self.cipher)
 
+    @asynccontextmanager
+    async def running(self) -> AsyncIterator[None]:
+        """The process's background work while serving: the sweeper that revokes sign-ins
+        nobody confirmed (one sweep at a time across replicas, under a cache lock)."""
+        oauth = self.services.oauth_services
+        if oauth is None:
+            yield
+            return
+        async with every(SWEEP_INTERVAL, oauth.flow.sweep, name="pending-grant sweeper"):
+            yield
+
     async def close(self) -> None:
         await self.exit_stack.aclose()
 
@@ -149,6 +164,7 @@ def build_oauth(
         cipher=cipher,
         clock=clock,
         redirect_allowlist=settings.server.redirect_allowlist,
+        binding=settings.binding,
     )
     tokens = TokenService(
         connections=connections,

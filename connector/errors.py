@@ -6,6 +6,8 @@
     ├── MissingUserIdError          MISSING_USER_ID
     ├── ValidationError             VALIDATION_ERROR
     ├── InvalidStateError           INVALID_STATE: unknown, expired, reused, tampered state
+    ├── IdentityMismatchError       IDENTITY_MISMATCH: the signed-in Cognito user is not the
+    │                               app's user (or not the account the connection holds)
     ├── NotConnectedError           NOT_CONNECTED
     ├── OAuthProtocolError          Cognito answered an OAuth error (carries `oauth_error`)
     ├── TokenVerificationError      a Cognito JWT failed a check (signature, iss, aud, ...)
@@ -51,6 +53,7 @@ class ErrorCode(StrEnum):
     MISSING_USER_ID = "MISSING_USER_ID"
     VALIDATION_ERROR = "VALIDATION_ERROR"
     INVALID_STATE = "INVALID_STATE"
+    IDENTITY_MISMATCH = "IDENTITY_MISMATCH"
     NOT_CONNECTED = "NOT_CONNECTED"
     REAUTH_REQUIRED = "REAUTH_REQUIRED"
     ACCESS_DENIED = "ACCESS_DENIED"
@@ -96,6 +99,14 @@ class ValidationError(ConnectorError):
 
 class InvalidStateError(ConnectorError):
     code = ErrorCode.INVALID_STATE
+
+
+class IdentityMismatchError(ConnectorError):
+    """The person who signed in at Cognito is not the app's user the flow was started for, or
+    not the Cognito account the stored connection belongs to. The message reveals nothing about
+    the Cognito user who signed in."""
+
+    code = ErrorCode.IDENTITY_MISMATCH
 
 
 class NotConnectedError(ConnectorError):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Literal
 from urllib.parse import urlsplit
 
 from connector.errors import ConfigurationError
@@ -20,6 +21,9 @@ _KMS_KEY = re.compile(
     rf"{_KMS_KEY_ID}|{_KMS_ARN}key/{_KMS_KEY_ID}|({_KMS_ARN})?alias/[A-Za-z0-9/_-]{{1,250}}"
 )
 _TRUE = {"1", "true", "yes", "on"}
+# Claims that can name an app's user: `sub` is immutable and unique per pool; a username is
+# unique per pool; an email only counts when the token says it was verified.
+BINDING_CLAIMS = ("sub", "cognito:username", "email")
 _FALSE = {"0", "false", "no", "off", ""}
 
 
@@ -68,6 +72,21 @@ class ServerSettings:
     @property
     def callback_url(self) -> str:
         return f"{self.public_url}/callback"
+
+
+@dataclass(frozen=True, slots=True)
+class IdentityBinding:
+    """How a sign-in at Cognito is bound to the app's user (`CONNECTOR_IDENTITY_BINDING`).
+
+    - `confirm`: the callback keeps a pending grant; the app confirms that its signed-in user
+      is the flow's user (`POST /connect/confirm`) before anything is stored.
+    - `claim`: the app's user id must equal `claim` of the verified ID token.
+    - `none`: no binding (tests and trusted set-ups; refused in production).
+    """
+
+    mode: Literal["confirm", "claim", "none"] = "confirm"
+    claim: str | None = None
+    """The ID-token claim of `claim` mode: `sub`, `cognito:username` or `email` (verified)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,6 +166,7 @@ class Settings:
     encryption: EncryptionSettings = field(default_factory=EncryptionSettings)
     freshness: FreshnessSettings = field(default_factory=FreshnessSettings)
     rpc: RpcSettings = field(default_factory=RpcSettings)
+    binding: IdentityBinding = field(default_factory=IdentityBinding)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
@@ -168,6 +188,7 @@ class Settings:
         return cls(
             cognito=_cognito(env),
             server=server,
+            binding=_binding(env, server.environment),
             database=_database(env),
             cache=CacheSettings(
                 url=env.cache_url("CONNECTOR_REDIS_URL"),
@@ -187,6 +208,21 @@ class Settings:
                 ),
             ),
         )
+
+
+def _binding(env: _Env, environment: str) -> IdentityBinding:
+    name = "CONNECTOR_IDENTITY_BINDING"
+    raw = env.text(name, "confirm") or "confirm"
+    mode, _, claim = raw.partition(":")  # `claim:cognito:username` splits at the first colon
+    if mode == "claim":
+        if claim not in BINDING_CLAIMS:
+            raise ConfigurationError(name, f"claim:<name> takes one of {', '.join(BINDING_CLAIMS)}")
+        return IdentityBinding(mode="claim", claim=claim)
+    if claim or mode not in ("confirm", "none"):
+        raise ConfigurationError(name, "must be confirm, claim:<name> or none")
+    if mode == "none" and environment == "production":
+        raise ConfigurationError(name, "none is refused when CONNECTOR_ENV=production")
+    return IdentityBinding(mode="confirm") if mode == "confirm" else IdentityBinding(mode="none")
 
 
 def _database(env: _Env) -> DatabaseSettings:

@@ -85,6 +85,8 @@ class CognitoTokenVerifier:
             username=_optional_text(claims, "cognito:username"),
             email=_optional_text(claims, "email"),
             expires_at=datetime.fromtimestamp(claims["exp"], UTC),
+            # Cognito writes a JSON boolean; a string "true" from an attribute mapping counts too.
+            email_verified=claims.get("email_verified") in (True, "true"),
         )
 
     async def verify_access_token(self, token: str) -> AccessClaims:

@@ -91,8 +91,12 @@ class CognitoOAuthClient:
         for hook in ("access_token_response", "refresh_token_response"):
             self._client.register_compliance_hook(hook, _refuse_outage)
 
-    def authorization_url(self, *, state: str, nonce: str, code_challenge: str) -> str:
-        """The Hosted UI URL for one flow (response_type=code, PKCE S256)."""
+    def authorization_url(
+        self, *, state: str, nonce: str, code_challenge: str, login_hint: str | None = None
+    ) -> str:
+        """The Hosted UI URL for one flow (response_type=code, PKCE S256); `login_hint`
+        pre-fills the sign-in form's username."""
+        extra = {} if login_hint is None else {"login_hint": login_hint}
         url, _ = self._client.create_authorization_url(
             self._authorize_url,
             state=state,
@@ -100,6 +104,7 @@ class CognitoOAuthClient:
             nonce=nonce,
             code_challenge=code_challenge,
             code_challenge_method="S256",
+            **extra,
         )
         return str(url)
 

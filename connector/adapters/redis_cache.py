@@ -127,6 +127,25 @@ class RedisCache:
         # PTTL answers -2 for a missing key and -1 for a key without expiry.
         return None if millis < 0 else millis / 1000
 
+    async def index_add(self, index: str, member: str, score: float) -> None:
+        """Put `member` in a sorted set with `score` (ZADD)."""
+        with _unavailable_on_failure():
+            await self._client.zadd(self._key(index), {member: score})
+
+    async def index_due(self, index: str, until: float, *, limit: int) -> list[str]:
+        """Up to `limit` members scored at most `until`, lowest first (ZRANGEBYSCORE)."""
+        with _unavailable_on_failure():
+            members = await self._client.zrangebyscore(
+                self._key(index), "-inf", until, start=0, num=limit
+            )
+        return [m.decode() if isinstance(m, bytes) else str(m) for m in members]
+
+    async def index_remove(self, index: str, member: str) -> bool:
+        """ZREM; True if the member was there."""
+        with _unavailable_on_failure():
+            removed: int = await self._client.zrem(self._key(index), member)
+        return removed > 0
+
     async def ping(self) -> None:
         """Raise CacheUnavailableError if the cache cannot answer."""
         with _unavailable_on_failure():

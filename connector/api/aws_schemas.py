@@ -1,4 +1,4 @@
-"""Wire shapes of the S3 and Lambda routes (docs/contract.md "data shapes"), made from domain values."""
+"""Wire shapes of the S3 and Lambda routes (the contract's data shapes), from domain values."""
 
 from __future__ import annotations
 

@@ -17,6 +17,7 @@ STATUS_BY_CODE: dict[ErrorCode, int] = {
     ErrorCode.MISSING_USER_ID: 400,
     ErrorCode.VALIDATION_ERROR: 400,
     ErrorCode.INVALID_STATE: 400,
+    ErrorCode.IDENTITY_MISMATCH: 409,
     ErrorCode.NOT_CONNECTED: 404,
     ErrorCode.REAUTH_REQUIRED: 409,
     ErrorCode.ACCESS_DENIED: 403,

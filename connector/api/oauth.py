@@ -16,17 +16,21 @@ from connector.api.pages import NO_LEAK_HEADERS, accepts_json, page, redirect_ba
 from connector.api.responses import error_responses
 from connector.api.schemas import (
     CallbackBody,
-    ConnectData,
+    ConfirmationBody,
     ConnectionView,
     DisconnectData,
+    FlowStartData,
     FlowStatusData,
+    RejectedData,
 )
 from connector.api.security import (
     SECURITY,
+    Caller,
     ServicesDep,
     UserId,
     UserIdHeader,
     acting_for_user,
+    provide_api_key,
     provide_user_id,
     requires,
 )
@@ -43,6 +47,7 @@ class ConnectController(Controller):
     tags = ["connection"]
     security = SECURITY
     guards = [requires(Scope.CONNECT)]
+    dependencies = {"caller": Provide(provide_api_key)}
 
     @get(
         operation_id="connect",
@@ -51,16 +56,78 @@ class ConnectController(Controller):
     )
     async def connect(
         self,
+        *,
         services: ServicesDep,
+        caller: Caller,
         user_id: UserId,
         redirect_uri: Annotated[
             str | None,
-            QueryParameter(description="Where the browser returns; must be on the allow-list."),
+            QueryParameter(
+                description="Where the browser returns; must be on the allow-list (required "
+                "with CONNECTOR_IDENTITY_BINDING=confirm)."
+            ),
         ] = None,
-    ) -> ApiResponse[ConnectData]:
+        login_hint: Annotated[
+            str | None,
+            QueryParameter(
+                name="loginHint",
+                description="Pre-fills the Hosted UI's username (Cognito's `login_hint`).",
+            ),
+        ] = None,
+        replace: Annotated[
+            bool,
+            QueryParameter(
+                description="Allow a different Cognito account to replace the one this user is "
+                "connected to (the old refresh token is revoked). Without it: IDENTITY_MISMATCH."
+            ),
+        ] = False,
+    ) -> ApiResponse[FlowStartData]:
         """Start a flow: send the user's browser to `authUrl` (Cognito Hosted UI, PKCE S256).
         The `state` is single-use and expires at `expiresAt` (10 minutes)."""
-        return ok(await operations.connect(services, user_id, redirect_uri))
+        start = await operations.connect(
+            services, caller, user_id, redirect_uri, login_hint=login_hint, replace=replace
+        )
+        return ok(start)
+
+    @post(
+        "/confirm",
+        operation_id="confirmConnect",
+        status_code=200,
+        dependencies={"user_id": Provide(provide_user_id)},
+        responses=error_responses(
+            ErrorCode.MISSING_USER_ID,
+            ErrorCode.INVALID_STATE,
+            ErrorCode.IDENTITY_MISMATCH,
+            *_FLOW_ERRORS,
+        ),
+    )
+    async def confirm(
+        self,
+        services: ServicesDep,
+        caller: Caller,
+        user_id: UserId,
+        data: JSONBody[ConfirmationBody],
+    ) -> ApiResponse[ConnectionView]:
+        """Binding `confirm`: the app's return URL received `status=pending&state=…&confirmation=…`;
+        once it has checked that `state` is one it started in this browser session, it confirms
+        with its signed-in user in X-User-Id and the API key that started the flow. Same user:
+        the connection is stored and returned (`username`/`email` say who signed in). Another
+        user: 409 IDENTITY_MISMATCH, nothing stored, the sign-in revoked. Unknown, reused or
+        expired (60 s) confirmation, or another key: 400 INVALID_STATE."""
+        return ok(await operations.confirm_connect(services, caller, user_id, data.confirmation))
+
+    @post(
+        "/reject",
+        operation_id="rejectConnect",
+        status_code=200,
+        responses=error_responses(ErrorCode.INVALID_STATE, *_FLOW_ERRORS),
+    )
+    async def reject(
+        self, services: ServicesDep, caller: Caller, data: JSONBody[ConfirmationBody]
+    ) -> ApiResponse[RejectedData]:
+        """Binding `confirm`: the app has no signed-in user for this sign-in (or its session
+        does not know the `state`): the pending sign-in is dropped and revoked at Cognito."""
+        return ok(await operations.reject_connect(services, caller, data.confirmation))
 
     # `state` is a reserved Litestar kwarg: the path parameter is named `flow_state`.
     @get(
@@ -71,8 +138,9 @@ class ConnectController(Controller):
     async def get_status(
         self, services: ServicesDep, flow_state: FromPath[str]
     ) -> ApiResponse[FlowStatusData]:
-        """`pending`, `completed`, `failed` or `expired` (unknown states read `expired`).
-        Needs the `connect` scope but no X-User-Id: the state itself is the capability."""
+        """`pending`, `pending_confirmation`, `completed`, `failed` or `expired` (unknown states
+        read `expired`). Needs the `connect` scope but no X-User-Id: the state itself is the
+        capability."""
         status = await services.oauth().flow.status(flow_state)
         return ok(FlowStatusData(state=flow_state, status=status.value))
 
@@ -84,7 +152,11 @@ class CallbackController(Controller):
     @get(
         operation_id="browserCallback",
         responses={
-            302: ResponseSpec(None, description="Back to the app: `status=connected` or `error`"),
+            302: ResponseSpec(
+                None,
+                description="Back to the app: `status=pending&confirmation=…` (binding "
+                "`confirm`), `status=connected`, or `error=<CODE>[&reason=…]`",
+            ),
             400: ResponseSpec(
                 ErrorResponse,
                 description="INVALID_STATE or CALLBACK_FAILED without a return URL: an HTML "
@@ -101,10 +173,12 @@ class CallbackController(Controller):
         error: FromQuery[str | None] = None,
     ) -> Response[Any]:
         """Where Cognito sends the browser. Redirects (302) to the flow's return URL with
-        `status=connected&state=…` or `error=<CODE>&state=…`; an HTML page when the flow has
-        no return URL; 400 `INVALID_STATE` (no redirect) for an unknown or reused state."""
+        `status=pending&state=…&confirmation=…` (binding `confirm`: the app confirms next),
+        `status=connected&state=…`, or `error=<CODE>&state=…` (`reason=access_denied` when the
+        user cancelled); an HTML page when the flow has no return URL; 400 `INVALID_STATE`
+        (no redirect) for an unknown or reused state."""
         try:
-            outcome = await services.oauth().flow.complete(
+            outcome = await services.oauth().flow.finish_in_browser(
                 flow_state or "", code=code, upstream_error=error
             )
         except InvalidStateError as exc:
@@ -114,23 +188,30 @@ class CallbackController(Controller):
     @post(
         operation_id="completeCallback",
         guards=[requires(Scope.CONNECT)],
+        dependencies={"caller": Provide(provide_api_key)},
         security=SECURITY,
         status_code=200,
         responses=error_responses(
-            ErrorCode.INVALID_STATE, ErrorCode.CALLBACK_FAILED, *_FLOW_ERRORS
+            ErrorCode.MISSING_USER_ID,
+            ErrorCode.INVALID_STATE,
+            ErrorCode.IDENTITY_MISMATCH,
+            ErrorCode.CALLBACK_FAILED,
+            *_FLOW_ERRORS,
         ),
     )
     async def complete_callback(
         self,
         services: ServicesDep,
+        caller: Caller,
         data: JSONBody[CallbackBody],
         x_user_id: UserIdHeader = None,
     ) -> ApiResponse[ConnectionView]:
-        """For apps that receive the code themselves. An `X-User-Id`, if sent, must be the
-        state's user. Any refusal burns the state."""
-        expected = parse_user_id(x_user_id) if x_user_id is not None else None
+        """For apps that receive the code themselves: one step. X-User-Id names the app's
+        signed-in user, who must be the state's user (required unless the binding is `none`),
+        and the key must be the one that started the flow. Any refusal burns the state."""
+        user_id = parse_user_id(x_user_id) if x_user_id is not None else None
         connection = await operations.complete_callback(
-            services, code=data.code, state=data.state, expected_user=expected
+            services, caller, code=data.code, state=data.state, user_id=user_id
         )
         return ok(connection)
 
@@ -150,15 +231,26 @@ async def disconnect(services: ServicesDep, user_id: UserId) -> ApiResponse[Disc
 
 def _outcome_response(request: Request[Any, Any, Any], outcome: CallbackOutcome) -> Response[Any]:
     if outcome.redirect_uri:
-        result = (
-            {"error": str(outcome.error.error_code)} if outcome.error else {"status": "connected"}
-        )
-        return redirect_back(outcome.redirect_uri, **result, state=outcome.state)
+        return redirect_back(outcome.redirect_uri, **_result_params(outcome))
     if outcome.error is not None:
         return _refusal(request, outcome.error, "Sign-in failed", "The connection was not made.")
     if accepts_json(request) and outcome.connection is not None:
         return Response(ok(ConnectionView.of(outcome.connection)), headers=NO_LEAK_HEADERS)
     return page("Connected", "You can close this window.", 200)
+
+
+def _result_params(outcome: CallbackOutcome) -> dict[str, str]:
+    """What the app's return URL learns: a confirmation to present, success, or the error
+    code (with Cognito's reason, such as `access_denied` for a cancelled sign-in)."""
+    if outcome.error is not None:
+        params = {"error": str(outcome.error.error_code)}
+        reason = outcome.error.details.get("reason")
+        if isinstance(reason, str):
+            params["reason"] = reason
+        return {**params, "state": outcome.state}
+    if outcome.confirmation is not None:
+        return {"status": "pending", "state": outcome.state, "confirmation": outcome.confirmation}
+    return {"status": "connected", "state": outcome.state}
 
 
 def _refusal(

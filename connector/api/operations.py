@@ -20,10 +20,11 @@ from connector.api.aws_schemas import (
     view,
 )
 from connector.api.schemas import (
-    ConnectData,
     ConnectionView,
     CredentialsData,
     DisconnectData,
+    FlowStartData,
+    RejectedData,
     TokenData,
 )
 from connector.domain.models import ApiKey
@@ -31,19 +32,42 @@ from connector.errors import ValidationError
 from connector.services.container import Services
 
 
-async def connect(services: Services, user_id: str, redirect_uri: str | None) -> ConnectData:
-    start = await services.oauth().flow.start(user_id, redirect_uri)
-    return ConnectData(auth_url=start.auth_url, state=start.state, expires_at=start.expires_at)
+async def connect(
+    services: Services,
+    caller: ApiKey,
+    user_id: str,
+    redirect_uri: str | None,
+    *,
+    login_hint: str | None = None,
+    replace: bool = False,
+) -> FlowStartData:
+    start = await services.oauth().flow.start(
+        user_id, redirect_uri, key_id=caller.id, login_hint=login_hint, replace=replace
+    )
+    return FlowStartData.of(start)
 
 
 async def complete_callback(
-    services: Services, *, code: str, state: str, expected_user: str | None
+    services: Services, caller: ApiKey, *, code: str, state: str, user_id: str | None
 ) -> ConnectionView:
-    outcome = await services.oauth().flow.complete(state, code=code, expected_user=expected_user)
-    if outcome.error is not None:
-        raise outcome.error
-    assert outcome.connection is not None  # noqa: S101 - complete() returns one or the other
-    return ConnectionView.of(outcome.connection)
+    connection = await services.oauth().flow.complete(
+        state, code=code, key_id=caller.id, user_id=user_id
+    )
+    return ConnectionView.of(connection)
+
+
+async def confirm_connect(
+    services: Services, caller: ApiKey, user_id: str, confirmation: str
+) -> ConnectionView:
+    connection = await services.oauth().flow.confirm(
+        confirmation, key_id=caller.id, user_id=user_id
+    )
+    return ConnectionView.of(connection)
+
+
+async def reject_connect(services: Services, caller: ApiKey, confirmation: str) -> RejectedData:
+    await services.oauth().flow.reject(confirmation, key_id=caller.id)
+    return RejectedData(rejected=True)
 
 
 async def disconnect(services: Services, user_id: str) -> DisconnectData:

@@ -67,8 +67,9 @@ class _RpcOperation(Operation):
 )
 async def rpc(request: Request[Any, Any, Any]) -> Response[RpcResponse | list[RpcResponse] | None]:
     """JSON-RPC 2.0: one call or a batch (run concurrently). Methods: connect, callback,
-    disconnect, getConnection, getToken, getCredentials, listBuckets, listObjects, getObject,
-    putObject, deleteObject, presign, listFunctions, getFunction, invokeLambda.
+    confirmConnect, rejectConnect, disconnect, getConnection, getToken, getCredentials,
+    listBuckets, listObjects, getObject, putObject, deleteObject, presign, listFunctions,
+    getFunction, invokeLambda.
 
     The API key is checked first (401 envelope). Then the answer is 200 with JSON-RPC
     responses whose `result` is the ApiResponse envelope of the REST twin (FORBIDDEN when the

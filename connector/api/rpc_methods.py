@@ -30,13 +30,24 @@ class Params(Wire, forbid_unknown_fields=True):
 
 class ConnectParams(Params, forbid_unknown_fields=True):
     redirect_uri: str | None = None
+    login_hint: str | None = None
+    replace: bool = False
+
+
+class ConfirmParams(Params, forbid_unknown_fields=True):
+    confirmation: str
+
+
+class RejectParams(Wire, forbid_unknown_fields=True):
+    confirmation: str
 
 
 class CallbackParams(Wire, forbid_unknown_fields=True):
     code: str
     state: str
     user_id: str | None = None
-    """When given, it must be the state's user (as X-User-Id on POST /callback)."""
+    """The app's signed-in user, who must be the state's (as X-User-Id on POST /callback);
+    required unless the identity binding is `none`."""
 
 
 class BucketParams(Params, forbid_unknown_fields=True):
@@ -141,14 +152,33 @@ async def _put(c: Context, p: PutObjectParams) -> Any:
 
 METHODS: dict[str, Method[Any]] = {
     "connect": Method(
-        Scope.CONNECT, ConnectParams, lambda c, p: op.connect(c.services, p.user_id, p.redirect_uri)
+        Scope.CONNECT,
+        ConnectParams,
+        lambda c, p: op.connect(
+            c.services,
+            c.caller,
+            p.user_id,
+            p.redirect_uri,
+            login_hint=p.login_hint,
+            replace=p.replace,
+        ),
     ),
     "callback": Method(
         Scope.CONNECT,
         CallbackParams,
         lambda c, p: op.complete_callback(
-            c.services, code=p.code, state=p.state, expected_user=p.user_id
+            c.services, c.caller, code=p.code, state=p.state, user_id=p.user_id
         ),
+    ),
+    "confirmConnect": Method(
+        Scope.CONNECT,
+        ConfirmParams,
+        lambda c, p: op.confirm_connect(c.services, c.caller, p.user_id, p.confirmation),
+    ),
+    "rejectConnect": Method(
+        Scope.CONNECT,
+        RejectParams,
+        lambda c, p: op.reject_connect(c.services, c.caller, p.confirmation),
     ),
     "disconnect": Method(Scope.CONNECT, Params, lambda c, p: op.disconnect(c.services, p.user_id)),
     "getConnection": Method(

@@ -8,6 +8,7 @@ from typing import Literal
 import msgspec
 
 from connector.domain.models import ApiKey, Connection
+from connector.domain.oauth import FlowStart
 
 
 class Wire(msgspec.Struct, rename="camel", kw_only=True):
@@ -102,20 +103,36 @@ class CreatedApiKey(Wire):
     created_at: datetime
 
 
-class ConnectData(Wire):
+class FlowStartData(Wire):
+    """A started flow: send the browser to `authUrl`; `state` names the flow."""
+
     auth_url: str
     state: str
     expires_at: datetime
 
+    @classmethod
+    def of(cls, start: FlowStart) -> FlowStartData:
+        return cls(auth_url=start.auth_url, state=start.state, expires_at=start.expires_at)
+
 
 class FlowStatusData(Wire):
     state: str
-    status: Literal["pending", "completed", "failed", "expired"]
+    status: Literal["pending", "pending_confirmation", "completed", "failed", "expired"]
 
 
 class CallbackBody(Wire):
     code: str = msgspec.field()
     state: str = msgspec.field()
+
+
+class ConfirmationBody(Wire):
+    """The one-time `confirmation` the browser brought back to the app's return URL."""
+
+    confirmation: str
+
+
+class RejectedData(Wire):
+    rejected: Literal[True]
 
 
 class DisconnectData(Wire):

@@ -14,6 +14,8 @@ class ConnectorApi:
     health = Operation(connection.health)
     connect = Operation(connection.connect)
     connect_status = Operation(connection.connect_status)
+    confirm_connect = Operation(connection.confirm_connect)
+    reject_connect = Operation(connection.reject_connect)
     complete_callback = Operation(connection.complete_callback)
     disconnect = Operation(connection.disconnect)
     get_connection = Operation(connection.get_connection)

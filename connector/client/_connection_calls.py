@@ -13,10 +13,11 @@ from connector.client.models import (
     AccessToken,
     AwsCredentials,
     Connection,
-    ConnectStart,
     Disconnected,
+    FlowStart,
     FlowStatus,
     Health,
+    Rejected,
 )
 
 
@@ -25,20 +26,58 @@ def health() -> Call[Health]:
     return Call(method="GET", path="/health", receive=Decode(data_of(Health)))
 
 
-def connect(user_id: str, redirect_uri: str | None = None) -> Call[ConnectStart]:
+def connect(
+    user_id: str,
+    redirect_uri: str | None = None,
+    *,
+    login_hint: str | None = None,
+    replace: bool = False,
+) -> Call[FlowStart]:
     """Start a connection flow for the user: send their browser to `auth_url`. `redirect_uri`
-    (on the connector's allow-list) is where the browser returns afterwards."""
+    (on the connector's allow-list) is where the browser returns afterwards; `login_hint`
+    pre-fills the sign-in form; `replace` lets another Cognito account replace the stored one."""
     return Call(
         method="GET",
         path="/connect",
         user_id=user_id,
-        params={"redirect_uri": redirect_uri},
-        receive=Decode(data_of(ConnectStart)),
+        params={
+            "redirect_uri": redirect_uri,
+            "loginHint": login_hint,
+            "replace": "true" if replace else None,
+        },
+        receive=Decode(data_of(FlowStart)),
+    )
+
+
+def confirm_connect(user_id: str, confirmation: str) -> Call[Connection]:
+    """Confirm a sign-in your return URL received (`status=pending&confirmation=…`) for your
+    signed-in user; check first that its `state` is one this browser session started. Raises
+    IdentityMismatchError when the flow was another user's (nothing stored, sign-in revoked)."""
+    return Call(
+        method="POST",
+        path="/connect/confirm",
+        user_id=user_id,
+        body=json_body({"confirmation": confirmation}),
+        headers={"Content-Type": JSON},
+        receive=Decode(data_of(Connection)),
+        idempotent=False,
+    )
+
+
+def reject_connect(confirmation: str) -> Call[Rejected]:
+    """Drop a sign-in your return URL received when no user of yours started it."""
+    return Call(
+        method="POST",
+        path="/connect/reject",
+        body=json_body({"confirmation": confirmation}),
+        headers={"Content-Type": JSON},
+        receive=Decode(data_of(Rejected)),
+        idempotent=False,
     )
 
 
 def connect_status(state: str) -> Call[FlowStatus]:
-    """Where a flow stands: pending, completed, failed or expired."""
+    """Where a flow stands: pending, pending_confirmation, completed, failed or expired."""
     return Call(
         method="GET",
         path=f"/connect/status/{path_segment(state)}",
@@ -47,7 +86,8 @@ def connect_status(state: str) -> Call[FlowStatus]:
 
 
 def complete_callback(code: str, state: str, *, user_id: str | None = None) -> Call[Connection]:
-    """Exchange an authorization code your app received itself; returns the connection."""
+    """Exchange an authorization code your app received itself; returns the connection.
+    `user_id` (your signed-in user, the flow's) is required unless the binding is `none`."""
     return Call(
         method="POST",
         path="/callback",

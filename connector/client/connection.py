@@ -10,7 +10,7 @@ from typing import Any, ParamSpec, TypeVar, overload
 
 from connector.client.aio import AsyncConnectorClient
 from connector.client.errors import ConnectionRequiredError, NotConnectedError
-from connector.client.models import Connection, ConnectStart
+from connector.client.models import Connection, FlowStart
 from connector.client.sync import ConnectorClient
 from connector.errors import ErrorCode
 
@@ -91,7 +91,7 @@ def requires_connection(
     return decorate
 
 
-def _required(connection: Connection | None, start: ConnectStart) -> ConnectionRequiredError:
+def _required(connection: Connection | None, start: FlowStart) -> ConnectionRequiredError:
     if connection is None:
         reason, message = ErrorCode.NOT_CONNECTED, "the user has no connection"
     else:

@@ -8,6 +8,7 @@
     ├── MissingUserIdError            MISSING_USER_ID
     ├── ValidationError               VALIDATION_ERROR
     ├── InvalidStateError             INVALID_STATE
+    ├── IdentityMismatchError         IDENTITY_MISMATCH
     ├── NotConnectedError             NOT_CONNECTED
     ├── ReauthRequiredError           REAUTH_REQUIRED
     ├── AccessDeniedError             ACCESS_DENIED
@@ -103,6 +104,11 @@ class ValidationError(ConnectorClientError, code=ErrorCode.VALIDATION_ERROR):
 
 class InvalidStateError(ConnectorClientError, code=ErrorCode.INVALID_STATE):
     """The OAuth state is unknown, expired, reused or not this user's."""
+
+
+class IdentityMismatchError(ConnectorClientError, code=ErrorCode.IDENTITY_MISMATCH):
+    """The person who signed in is not your user (or not the account the user is connected
+    to): nothing was stored; start again (with `replace=True` to switch accounts)."""
 
 
 class NotConnectedError(ConnectorClientError, code=ErrorCode.NOT_CONNECTED):

@@ -1,4 +1,4 @@
-"""What the client returns: the `data` shapes of docs/contract.md as msgspec Structs (camelCase on the
+"""What the client returns: the `data` shapes of the contract as msgspec Structs (camelCase on the
 wire, datetimes parsed). Unknown fields are ignored, so a newer connector can add some."""
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ class Health(Model):
     checks: HealthChecks
 
 
-class ConnectStart(Model):
+class FlowStart(Model):
     """A started flow: send the browser to `auth_url` before `expires_at`."""
 
     auth_url: str
@@ -54,7 +54,7 @@ class ConnectStart(Model):
 
 class FlowStatus(Model):
     state: str
-    status: Literal["pending", "completed", "failed", "expired"]
+    status: Literal["pending", "pending_confirmation", "completed", "failed", "expired"]
 
 
 class Connection(Model):
@@ -71,6 +71,10 @@ class Connection(Model):
     last_refreshed_at: datetime | None
     created_at: datetime
     updated_at: datetime
+
+
+class Rejected(Model):
+    rejected: bool
 
 
 class Disconnected(Model):

@@ -124,6 +124,18 @@ class Cache(Protocol):
         """Seconds left for the key, or None when absent or without expiry."""
         ...
 
+    async def index_add(self, index: str, member: str, score: float) -> None:
+        """Put `member` in a sorted index with `score` (ZADD): records to act on by time."""
+        ...
+
+    async def index_due(self, index: str, until: float, *, limit: int) -> list[str]:
+        """Up to `limit` members whose score is at most `until`, lowest first."""
+        ...
+
+    async def index_remove(self, index: str, member: str) -> bool:
+        """Take `member` out of the index; True if it was there (one remover wins)."""
+        ...
+
     async def ping(self) -> None:
         """Raise CacheUnavailableError if the cache cannot answer."""
         ...
@@ -168,8 +180,11 @@ class IdentityProvider(Protocol):
     other OAuth error answer, UpstreamUnavailableError when Cognito is unreachable or failing.
     """
 
-    def authorization_url(self, *, state: str, nonce: str, code_challenge: str) -> str:
-        """The Hosted UI URL for one flow (response_type=code, PKCE S256)."""
+    def authorization_url(
+        self, *, state: str, nonce: str, code_challenge: str, login_hint: str | None = None
+    ) -> str:
+        """The Hosted UI URL for one flow (response_type=code, PKCE S256); `login_hint`
+        pre-fills the username."""
         ...
 
     async def exchange_code(self, code: str, *, code_verifier: str) -> TokenGrant:

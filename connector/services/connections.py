@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
 
 import msgspec
@@ -9,13 +10,21 @@ import msgspec
 from connector.domain.models import Connection, ConnectionStatus, SealedTokens
 from connector.domain.oauth import IdentityClaims, TokenGrant, TokenSet
 from connector.domain.ports import Cipher, Clock, ConnectionStore
-from connector.errors import NotConnectedError, VersionConflictError
+from connector.errors import IdentityMismatchError, NotConnectedError, VersionConflictError
 from connector.services.tolerant_cache import TolerantCache
 
 # Bounded so that an invalidation lost while Redis was down heals on its own.
 CONNECTION_CACHE_TTL = 300.0
 _WRITE_ATTEMPTS = 3
 _decoder = msgspec.json.Decoder(Connection)
+
+
+@dataclass(frozen=True, slots=True)
+class Connected:
+    """A stored connection, and the connection of another Cognito account it replaced."""
+
+    connection: Connection
+    replaced: Connection | None
 
 
 def connection_cache_key(user_id: str) -> str:
@@ -59,15 +68,31 @@ class ConnectionService:
         return connection
 
     async def connect(
-        self, user_id: str, grant: TokenGrant, claims: IdentityClaims, scopes: tuple[str, ...]
-    ) -> Connection:
+        self,
+        user_id: str,
+        tokens: SealedTokens,
+        claims: IdentityClaims,
+        scopes: tuple[str, ...],
+        *,
+        lifetime: int,
+        replace: bool = False,
+    ) -> Connected:
         """Create the connection, or replace the tokens of an existing one (createdAt kept,
-        reauth_required cleared; the identity id kept only for the same Cognito user)."""
-        tokens = self._seal(grant, previous=None)
+        reauth_required cleared, the identity id kept for the same Cognito user).
+
+        A stored connection of another Cognito account (another `sub`) is replaced only with
+        `replace`; otherwise IDENTITY_MISMATCH and nothing is written. The replaced connection
+        comes back so that the caller can revoke its refresh token."""
         for _ in range(_WRITE_ATTEMPTS):
             existing = await self._store.get(user_id)
-            now = self._clock.now()
             same_user = existing is not None and existing.sub == claims.sub
+            if existing is not None and not same_user and not replace:
+                raise IdentityMismatchError(
+                    "this user is connected to another Cognito account: start the flow with "
+                    "replace=true to replace it",
+                    details={"reason": "account_changed"},
+                )
+            now = self._clock.now()
             connection = Connection(
                 user_id=user_id,
                 status=ConnectionStatus.ACTIVE,
@@ -78,15 +103,16 @@ class ConnectionService:
                 identity_id=existing.identity_id if existing and same_user else None,
                 tokens=tokens,
                 issued_at=now,
-                expires_at=now + timedelta(seconds=grant.expires_in),
+                expires_at=now + timedelta(seconds=lifetime),
                 last_refreshed_at=None,
                 created_at=existing.created_at if existing else now,
                 updated_at=now,
             )
             try:
-                return await self._write(connection, existing.version if existing else None)
+                stored = await self._write(connection, existing.version if existing else None)
             except VersionConflictError:
                 continue
+            return Connected(stored, replaced=None if same_user else existing)
         raise VersionConflictError(f"the connection of {user_id!r} kept changing")
 
     async def save_refresh(
@@ -164,6 +190,10 @@ class ConnectionService:
             msgspec.json.encode(connection),
             ttl=CONNECTION_CACHE_TTL,
         )
+
+    def seal(self, grant: TokenGrant) -> SealedTokens:
+        """A code exchange's tokens, sealed (an ID token is required)."""
+        return self._seal(grant, previous=None)
 
     def _seal(self, grant: TokenGrant, previous: SealedTokens | None) -> SealedTokens:
         seal = self._cipher.seal

@@ -33,7 +33,7 @@ def credentials_lock_name(user_id: str) -> str:
 
 class CredentialService:
     """Check the cache, single-flight in the process, a cache lock across processes, re-read
-    after acquiring, mint (docs/contract.md "Freshness"). `GetId` runs once per user: the identity id
+    after acquiring, mint (the contract's "Freshness"). `GetId` runs once per user: the identity id
     is stored on the connection.
 
     Lifetimes are measured on the broker's clock at mint time and anchored on ours, so an

@@ -3,6 +3,7 @@ envelope into its own exception class."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -14,6 +15,7 @@ from connector.api.envelope import STATUS_BY_CODE
 from connector.client import (
     ConnectorClientError,
     ConnectorUnreachableError,
+    IdentityMismatchError,
     NotConnectedError,
     OperationFailedError,
     ReauthRequiredError,
@@ -175,3 +177,40 @@ def test_presign_posts_the_wire_body(make_flavour: MakeFlavour) -> None:
         "method": "PUT",
         "expiresIn": 60,
     }
+
+
+def test_confirm_connect_sends_the_confirmation_for_the_user_once(
+    make_flavour: MakeFlavour,
+) -> None:
+    flavour = make_flavour(ok(CONNECTION))
+    connection = flavour.run(lambda client: client.confirm_connect("alice", "c" * 43))
+    assert isinstance(connection, Connection)
+    request = flavour.fake.last
+    assert (request.method, request.url.path) == ("POST", "/connect/confirm")
+    assert request.headers["x-user-id"] == "alice"
+    assert json.loads(request.content) == {"confirmation": "c" * 43}
+
+
+def test_an_identity_mismatch_is_never_retried(make_flavour: MakeFlavour) -> None:
+    flavour = make_flavour(refusal(ErrorCode.IDENTITY_MISMATCH), ok(CONNECTION))
+    with pytest.raises(IdentityMismatchError):
+        flavour.run(lambda client: client.confirm_connect("alice", "c" * 43))
+    assert len(flavour.fake.requests) == 1
+
+
+def test_reject_connect_names_no_user_and_connect_sends_the_new_parameters(
+    make_flavour: MakeFlavour,
+) -> None:
+    flavour = make_flavour(ok({"rejected": True}))
+    assert flavour.run(lambda client: client.reject_connect("c" * 43)).rejected is True
+    assert "x-user-id" not in flavour.fake.last.headers
+    start = {"authUrl": "https://idp/x", "state": "s" * 43, "expiresAt": "2026-12-04T18:00:00Z"}
+    flavour = make_flavour(ok(start))
+    flavour.run(
+        lambda client: client.connect(
+            "alice", "https://app/done", login_hint="alice@example.com", replace=True
+        )
+    )
+    params = flavour.fake.last.url.params
+    assert (params["loginHint"], params["replace"]) == ("alice@example.com", "true")
+    assert params["redirect_uri"] == "https://app/done"

@@ -222,6 +222,31 @@ async def test_prefixes_isolate_two_caches_on_the_same_server(backend: Backend) 
     assert await second.pop("k") == b"from-b"
 
 
+async def test_index_due_lists_members_up_to_a_score_lowest_first(backend: Backend) -> None:
+    for member, score in (("late", 30.0), ("early", 10.0), ("middle", 20.0), ("never", 99.0)):
+        await backend.cache.index_add("ix", member, score)
+
+    assert await backend.cache.index_due("ix", 25.0, limit=10) == ["early", "middle"]
+    assert await backend.cache.index_due("ix", 100.0, limit=2) == ["early", "middle"]
+    assert await backend.cache.index_due("ix", 5.0, limit=10) == []
+    assert await backend.cache.index_due("other", 100.0, limit=10) == []
+
+
+async def test_index_add_moves_a_member_to_its_new_score(backend: Backend) -> None:
+    await backend.cache.index_add("ix", "m", 50.0)
+    await backend.cache.index_add("ix", "m", 5.0)
+
+    assert await backend.cache.index_due("ix", 10.0, limit=10) == ["m"]
+
+
+async def test_index_remove_succeeds_once(backend: Backend) -> None:
+    await backend.cache.index_add("ix", "m", 1.0)
+
+    assert await backend.cache.index_remove("ix", "m") is True
+    assert await backend.cache.index_remove("ix", "m") is False
+    assert await backend.cache.index_due("ix", 10.0, limit=10) == []
+
+
 async def test_ping_answers_on_a_live_cache(backend: Backend) -> None:
     await backend.cache.ping()
 

@@ -159,6 +159,8 @@ def test_an_app_connects_the_demo_user_by_confirming_the_grant(sandbox: DevStack
         assert page.status_code == 200
         assert query["confirmation"][0] in page.text
         assert api.get("/connection").json()["code"] == "NOT_CONNECTED"
+        flow = api.get(f"/connect/status/{state}").json()["data"]
+        assert flow["status"] == "pending_confirmation"
 
         confirmed = api.post("/connect/confirm", json={"confirmation": query["confirmation"][0]})
         assert confirmed.status_code == 200, confirmed.text
@@ -174,6 +176,7 @@ def test_an_app_connects_the_demo_user_by_confirming_the_grant(sandbox: DevStack
         )
         assert connection["sub"] == moto_sub
         assert api.get("/connection").json()["data"]["sub"] == moto_sub
+        assert api.get(f"/connect/status/{state}").json()["data"]["status"] == "completed"
         assert api.get("/token").json()["data"]["accessToken"]
         assert api.post("/disconnect").json()["data"] == {"disconnected": True, "revoked": True}
 

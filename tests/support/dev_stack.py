@@ -148,5 +148,9 @@ def sign_in(stack: DevStack, client: ConnectorClient) -> None:
             urljoin(started.auth_url, form.action), data={**form.fields, **answers}
         )
         back = browser.get(signed_in.headers["location"]).headers["location"]
-    assert parse_qs(urlsplit(back).query)["status"] == ["connected"], back
+    returned = parse_qs(urlsplit(back).query)
+    assert returned["status"] == ["pending"], back
+    assert returned["state"] == [started.state]
+    # The app's return URL: its session started this state, so it confirms for its user.
+    client.confirm_connect(stack.user_id, returned["confirmation"][0])
     assert client.connect_status(started.state).status == "completed"

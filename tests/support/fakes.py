@@ -110,6 +110,7 @@ class FakeCache:
 
     def __init__(self) -> None:
         self.data: dict[str, tuple[bytes, float | None]] = {}
+        self.indexes: dict[str, dict[str, float]] = {}
         self.down = False
 
     def _check(self) -> None:
@@ -165,6 +166,19 @@ class FakeCache:
         deadline = self.data[key][1]
         return None if deadline is None else deadline - time.monotonic()
 
+    async def index_add(self, index: str, member: str, score: float) -> None:
+        self._check()
+        self.indexes.setdefault(index, {})[member] = score
+
+    async def index_due(self, index: str, until: float, *, limit: int) -> list[str]:
+        self._check()
+        entries = sorted(self.indexes.get(index, {}).items(), key=lambda item: (item[1], item[0]))
+        return [member for member, score in entries if score <= until][:limit]
+
+    async def index_remove(self, index: str, member: str) -> bool:
+        self._check()
+        return self.indexes.get(index, {}).pop(member, None) is not None
+
     async def ping(self) -> None:
         self._check()
 
@@ -188,11 +202,15 @@ class FakeIdentityProvider:
         self.fail_with: Exception | None = None
         self.refresh_delay = 0.0
         self.nonces: dict[str, str] = {}  # state -> nonce
+        self.login_hints: dict[str, str | None] = {}  # state -> login_hint
         self._serial = 0
 
-    def authorization_url(self, *, state: str, nonce: str, code_challenge: str) -> str:
+    def authorization_url(
+        self, *, state: str, nonce: str, code_challenge: str, login_hint: str | None = None
+    ) -> str:
         self.challenges[state] = code_challenge
         self.nonces[state] = nonce
+        self.login_hints[state] = login_hint
         return f"https://idp.example/oauth2/authorize?state={state}&nonce={nonce}"
 
     def authorize(self, state: str, sub: str = "sub-1") -> str:
@@ -256,6 +274,8 @@ class FakeTokenVerifier:
 
     def __init__(self, clock: FixedClock) -> None:
         self.clock = clock
+        self.unverified_emails: set[str] = set()
+        """Subs whose ID tokens say `email_verified: false`."""
 
     async def verify_id_token(
         self, token: str, *, nonce: str | None, access_token: str | None = None
@@ -268,6 +288,7 @@ class FakeTokenVerifier:
             username=claims["sub"],
             email=f"{claims['sub']}@example.com",
             expires_at=datetime.fromtimestamp(claims["exp"], UTC),
+            email_verified=claims["sub"] not in self.unverified_emails,
         )
 
     async def verify_access_token(self, token: str) -> AccessClaims:

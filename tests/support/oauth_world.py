@@ -164,6 +164,8 @@ def world_settings(database_url: str, cache_url: str, fernet_key: str, **extra: 
             "CONNECTOR_DATABASE_URL": database_url,
             "CONNECTOR_REDIS_URL": cache_url,
             "CONNECTOR_ENCRYPTION_KEYS": fernet_key,
+            # Suites about other things skip the confirm step; the binding suites set their own.
+            "CONNECTOR_IDENTITY_BINDING": "none",
             **extra,
         }
     )

@@ -265,7 +265,7 @@ async def test_a_user_reconnected_as_another_cognito_user_gets_that_users_identi
     await world.connect("alice", "sub-1")
     service = world.credential_service()
     before = await service.get_credentials("alice")
-    await world.connect("alice", "sub-other")
+    await world.connect("alice", "sub-other", replace=True)
     after = await service.get_credentials("alice")
     assert before.identity_id == "us-east-1:sub-1"
     assert after.identity_id == "us-east-1:sub-other"
@@ -324,7 +324,7 @@ async def test_set_identity_id_refuses_a_connection_replaced_by_another_cognito_
 ) -> None:
     await world.connect("alice", "sub-1")
     stale = world.store.rows["alice"]
-    await world.connect("alice", "sub-2")
+    await world.connect("alice", "sub-2", replace=True)
     with pytest.raises(VersionConflictError):
         await world.connections.set_identity_id(stale, "us-east-1:sub-1")
     assert world.store.rows["alice"].identity_id is None

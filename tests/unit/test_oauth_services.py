@@ -6,7 +6,7 @@ import asyncio
 from dataclasses import dataclass
 
 import pytest
-from support.fake_world import FakeOAuthWorld, make_fake_oauth_world
+from support.fake_world import KEY_ID, FakeOAuthWorld, make_fake_oauth_world
 
 from connector.domain.models import ConnectionStatus
 from connector.domain.oauth import FlowStatus
@@ -40,11 +40,11 @@ def world() -> World:
 
 
 async def test_a_completed_flow_stores_sealed_tokens_and_reads_completed(world: World) -> None:
-    start = await world.flow.start("alice", RETURN)
+    start = await world.flow.start("alice", RETURN, key_id=KEY_ID)
     assert await world.flow.status(start.state) is FlowStatus.PENDING
     code = world.provider.authorize(start.state)
 
-    outcome = await world.flow.complete(start.state, code=code)
+    outcome = await world.flow.finish_in_browser(start.state, code=code)
 
     assert outcome.redirect_uri == RETURN
     assert outcome.connection is not None
@@ -57,10 +57,11 @@ async def test_a_completed_flow_stores_sealed_tokens_and_reads_completed(world: 
 
 
 async def test_a_state_is_single_use_even_under_concurrent_callbacks(world: World) -> None:
-    start = await world.flow.start("alice", None)
+    start = await world.flow.start("alice", None, key_id=KEY_ID)
     code = world.provider.authorize(start.state)
     results = await asyncio.gather(
-        *(world.flow.complete(start.state, code=code) for _ in range(10)), return_exceptions=True
+        *(world.flow.finish_in_browser(start.state, code=code) for _ in range(10)),
+        return_exceptions=True,
     )
     assert sum(not isinstance(r, Exception) for r in results) == 1
     assert all(isinstance(r, InvalidStateError) for r in results if isinstance(r, Exception))
@@ -78,61 +79,63 @@ async def test_a_state_is_single_use_even_under_concurrent_callbacks(world: Worl
 )
 async def test_return_urls_must_match_the_allow_list_exactly(world: World, redirect: str) -> None:
     with pytest.raises(ValidationError):
-        await world.flow.start("alice", redirect)
+        await world.flow.start("alice", redirect, key_id=KEY_ID)
 
 
 async def test_an_expired_state_is_invalid(world: World) -> None:
-    start = await world.flow.start("alice", RETURN)
+    start = await world.flow.start("alice", RETURN, key_id=KEY_ID)
     code = world.provider.authorize(start.state)
     world.clock.advance(601)
     with pytest.raises(InvalidStateError):
-        await world.flow.complete(start.state, code=code)
+        await world.flow.finish_in_browser(start.state, code=code)
     assert world.store.rows == {}
 
 
 @pytest.mark.parametrize("state", ["", "short", "x" * 43 + "<", "../../etc"])
 async def test_malformed_states_are_invalid(world: World, state: str) -> None:
     with pytest.raises(InvalidStateError):
-        await world.flow.complete(state, code="c")
+        await world.flow.finish_in_browser(state, code="c")
     assert await world.flow.status(state) is FlowStatus.EXPIRED
 
 
 async def test_a_tampered_code_fails_burns_the_state_and_stores_nothing(world: World) -> None:
-    start = await world.flow.start("alice", RETURN)
+    start = await world.flow.start("alice", RETURN, key_id=KEY_ID)
     world.provider.authorize(start.state)
-    outcome = await world.flow.complete(start.state, code="code-forged")
+    outcome = await world.flow.finish_in_browser(start.state, code="code-forged")
     assert outcome.error is not None
     assert outcome.error.error_code is ErrorCode.CALLBACK_FAILED
     assert outcome.redirect_uri == RETURN
     assert world.store.rows == {}
     assert await world.flow.status(start.state) is FlowStatus.FAILED
     with pytest.raises(InvalidStateError):
-        await world.flow.complete(start.state, code="code-1")
+        await world.flow.finish_in_browser(start.state, code="code-1")
 
 
 async def test_a_wrong_nonce_refuses_the_connection(world: World) -> None:
-    start = await world.flow.start("alice", RETURN)
+    start = await world.flow.start("alice", RETURN, key_id=KEY_ID)
     code = world.provider.authorize(start.state)
     world.provider.nonces[start.state] = "someone-elses-nonce"
-    outcome = await world.flow.complete(start.state, code=code)
+    outcome = await world.flow.finish_in_browser(start.state, code=code)
     assert outcome.error is not None
     assert outcome.error.error_code is ErrorCode.CALLBACK_FAILED
     assert world.store.rows == {}
 
 
 async def test_a_state_presented_for_another_user_is_invalid_and_burned(world: World) -> None:
-    start = await world.flow.start("alice", RETURN)
+    start = await world.flow.start("alice", RETURN, key_id=KEY_ID)
     code = world.provider.authorize(start.state)
-    outcome = await world.flow.complete(start.state, code=code, expected_user="mallory")
-    assert isinstance(outcome.error, InvalidStateError)
+    with pytest.raises(InvalidStateError):
+        await world.flow.complete(start.state, code=code, key_id=KEY_ID, user_id="mallory")
     assert world.store.rows == {}
     with pytest.raises(InvalidStateError):
-        await world.flow.complete(start.state, code=code, expected_user="alice")
+        await world.flow.complete(start.state, code=code, key_id=KEY_ID, user_id="alice")
 
 
 async def test_cognito_error_on_the_callback_fails_the_flow(world: World) -> None:
-    start = await world.flow.start("alice", RETURN)
-    outcome = await world.flow.complete(start.state, code=None, upstream_error="access_denied")
+    start = await world.flow.start("alice", RETURN, key_id=KEY_ID)
+    outcome = await world.flow.finish_in_browser(
+        start.state, code=None, upstream_error="access_denied"
+    )
     assert outcome.error is not None
     assert outcome.error.details["upstreamCode"] == "access_denied"
     assert await world.flow.status(start.state) is FlowStatus.FAILED
@@ -141,7 +144,7 @@ async def test_cognito_error_on_the_callback_fails_the_flow(world: World) -> Non
 async def test_flows_need_the_cache_and_say_so(world: World) -> None:
     world.cache.down = True
     with pytest.raises(UpstreamUnavailableError):
-        await world.flow.start("alice", RETURN)
+        await world.flow.start("alice", RETURN, key_id=KEY_ID)
 
 
 async def test_reconnecting_keeps_created_at_and_clears_reauth_required(world: World) -> None:

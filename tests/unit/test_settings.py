@@ -6,7 +6,7 @@ import pytest
 from cryptography.fernet import Fernet
 
 from connector.errors import ConfigurationError
-from connector.settings import RpcSettings, Settings
+from connector.settings import IdentityBinding, RpcSettings, Settings
 
 COGNITO = {
     "AWS_COGNITO_DOMAIN": "my-domain",
@@ -168,3 +168,45 @@ def test_rpc_bounds_have_defaults_and_can_be_set() -> None:
         {"CONNECTOR_RPC_MAX_BATCH": "10", "CONNECTOR_RPC_MAX_OBJECT_BYTES": "1024"}
     )
     assert configured.rpc == RpcSettings(max_batch=10, max_object_bytes=1024)
+
+
+def test_identity_binding_defaults_to_confirm_in_every_environment() -> None:
+    key = {"CONNECTOR_ENCRYPTION_KEYS": Fernet.generate_key().decode()}
+    assert Settings.from_env({}).binding == IdentityBinding(mode="confirm")
+    production = Settings.from_env({"CONNECTOR_ENV": "production", **key})
+    assert production.binding == IdentityBinding(mode="confirm")
+
+
+@pytest.mark.parametrize(
+    ("raw", "claim"), [("claim:sub", "sub"), ("claim:cognito:username", "cognito:username")]
+)
+def test_claim_binding_splits_at_the_first_colon(raw: str, claim: str) -> None:
+    binding = Settings.from_env({"CONNECTOR_IDENTITY_BINDING": raw}).binding
+    assert binding == IdentityBinding(mode="claim", claim=claim)
+
+
+def test_claim_email_and_none_are_accepted_in_development() -> None:
+    assert Settings.from_env({"CONNECTOR_IDENTITY_BINDING": "claim:email"}).binding.claim == "email"
+    assert Settings.from_env({"CONNECTOR_IDENTITY_BINDING": "none"}).binding.mode == "none"
+
+
+@pytest.mark.parametrize(
+    "raw", ["claim:", "claim:name", "claim:custom:tenant", "confirm:sub", "sometimes", "none:x"]
+)
+def test_unknown_bindings_stop_start_up_naming_the_variable(raw: str) -> None:
+    with pytest.raises(ConfigurationError) as raised:
+        Settings.from_env({"CONNECTOR_IDENTITY_BINDING": raw})
+    assert raised.value.variable == "CONNECTOR_IDENTITY_BINDING"
+    assert "\n" not in str(raised.value)
+
+
+def test_binding_none_is_refused_in_production() -> None:
+    environment = {
+        "CONNECTOR_ENV": "production",
+        "CONNECTOR_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
+        "CONNECTOR_IDENTITY_BINDING": "none",
+    }
+    with pytest.raises(ConfigurationError) as raised:
+        Settings.from_env(environment)
+    assert raised.value.variable == "CONNECTOR_IDENTITY_BINDING"
+    assert "production" in raised.value.problem

@@ -237,7 +237,10 @@ async def test_two_replicas_connecting_one_user_at_once_both_succeed_through_ret
 
     async def connect(service: ConnectionService, token: str) -> Connection:
         grant = TokenGrant(access_token=token, id_token="id", refresh_token="r", expires_in=3600)
-        return await service.connect("alice", grant, claims, ("openid",))
+        connected = await service.connect(
+            "alice", service.seal(grant), claims, ("openid",), lifetime=grant.expires_in
+        )
+        return connected.connection
 
     done = await asyncio.gather(connect(services[0], "a-0"), connect(services[1], "a-1"))
 
