@@ -45,7 +45,6 @@ from connector.settings import Settings
 log = logging.getLogger(__name__)
 EXIT_FAILED = 1
 READY_TIMEOUT = 60.0
-DEFAULT_BINDING = "confirm"
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,7 +111,7 @@ def _run(options: DevOptions, running: ExitStack) -> int:
     demo_app = create_demo_app(_demo_app_config(seeded, options, api_key))
     _start(demo_app, options.app_port, "demo-app", running)
     app = create_app(settings)
-    facts = _facts(seeded, options, sandbox, app, key_name=key_name, api_key=api_key)
+    facts = _facts(seeded, options, sandbox, settings, app, key_name=key_name, api_key=api_key)
     write_env_file(Path(facts.env_file), sandbox, _shell_variables(facts))
     threading.Thread(target=_announce, args=(facts,), name="announce", daemon=True).start()
     return _serve(app, options.port)
@@ -193,6 +192,7 @@ def _facts(
     seeded: SeededAws,
     options: DevOptions,
     sandbox: SandboxSettings,
+    settings: Settings,
     app: Litestar,
     *,
     key_name: str,
@@ -224,13 +224,19 @@ def _facts(
         bucket=seeded.bucket,
         objects=tuple(DEMO_OBJECTS),
         function_name=seeded.function_name,
-        identity_binding=sandbox.environ.get("CONNECTOR_IDENTITY_BINDING", DEFAULT_BINDING),
+        identity_binding=_binding(settings),
         data_dir=str(data_dir),
         env_file=str(env_file),
         keys_command=keys_command,
         from_environment=sandbox.from_developer,
         served_paths=tuple(sorted({route.path for route in app.routes})),
     )
+
+
+def _binding(settings: Settings) -> str:
+    """The binding mode in `CONNECTOR_IDENTITY_BINDING`'s own spelling."""
+    binding = settings.binding
+    return binding.mode if binding.claim is None else f"{binding.mode}:{binding.claim}"
 
 
 def _shell_variables(facts: DevFacts) -> dict[str, str]:

@@ -49,7 +49,8 @@ def test_in_confirm_mode_the_app_refuses_a_sign_in_it_did_not_start(
 def test_in_claim_mode_the_connector_refuses_another_cognito_user(
     claim_stack: DevStack, new_browser: NewBrowser
 ) -> None:
-    _attack(claim_stack, new_browser, "account-linking-claim", "error=IDENTITY_MISMATCH")
+    code = "error=IDENTITY_MISMATCH reason=claim_mismatch"
+    _attack(claim_stack, new_browser, "account-linking-claim", code)
 
 
 def test_in_claim_mode_the_app_user_named_like_the_cognito_user_connects(

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from selenium import webdriver
-from selenium.common.exceptions import StaleElementReferenceException
+from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webelement import WebElement
@@ -102,7 +102,7 @@ class Browser:
 def _is_stale(element: WebElement) -> bool:
     try:
         element.is_enabled()
-    except StaleElementReferenceException:  # the page it belonged to was replaced
+    except WebDriverException:  # stale, or "does not belong to the document": replaced
         return True
     return False
 

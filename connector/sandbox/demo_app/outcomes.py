@@ -13,6 +13,14 @@ _TOKEN = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 shown, so a crafted link cannot put its own sentence on the app's page."""
 
 
+NOT_STARTED_HERE = Notice(
+    "mismatch",
+    "This sign-in was not started by you in this browser: it was refused and nothing was "
+    "connected.",
+    "rejected",
+)
+
+
 def confirmed(answer: httpx.Response) -> Notice:
     """The answer to POST /connect/confirm."""
     body = answer.json()
@@ -20,6 +28,8 @@ def confirmed(answer: httpx.Response) -> Notice:
         data = body["data"]
         return Notice("connected", f"Connected as {data['username']} / {data['email']}.")
     code = str(body.get("code"))
+    if (body.get("details") or {}).get("reason") == "account_changed":
+        return _account_changed(code)
     if code == "IDENTITY_MISMATCH":
         return Notice(
             "mismatch",
@@ -36,6 +46,8 @@ def returned_with_error(error: str | None, reason: str | None) -> Notice:
     code = f"error={_token(error)}" + (f" reason={_token(reason)}" if reason else "")
     if reason == "access_denied":
         return Notice("cancelled", "You cancelled the sign-in: nothing was connected.", code)
+    if reason == "account_changed":
+        return _account_changed(code)
     if error == "IDENTITY_MISMATCH":
         return Notice(
             "mismatch",
@@ -43,6 +55,14 @@ def returned_with_error(error: str | None, reason: str | None) -> Notice:
             code,
         )
     return Notice("error", "The sign-in failed: nothing was connected.", code)
+
+
+def _account_changed(code: str) -> Notice:
+    return Notice(
+        "mismatch",
+        "This app user is connected with another account: disconnect first, then connect again.",
+        code,
+    )
 
 
 def _token(value: str | None) -> str:
