@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -270,3 +271,13 @@ async def test_pages_run_no_script_and_post_only_where_the_flow_goes(
     assert "default-src 'none'" in policy
     assert "form-action 'self' http://hosted-ui.test http://connector.test" in policy
     assert "<script" not in page.text
+
+
+def test_the_readme_quotes_the_reference_integration_as_it_is() -> None:
+    root = Path(__file__).resolve().parents[2]
+    source = (root / "connector/sandbox/demo_app/sign_in.py").read_text(encoding="utf-8")
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    section = readme.split("### The reference integration", 1)[1]
+    quoted = section.split("```python\n", 1)[1].split("```", 1)[0]
+
+    assert quoted.strip() == source[source.index('@post("/connect")') :].strip()
