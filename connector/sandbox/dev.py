@@ -216,7 +216,7 @@ def _facts(
         email=seeded.user.email,
         api_key=api_key,
         api_key_name=key_name,
-        user_id=DEMO_USER_ID,
+        user_id=_example_user_id(settings, seeded),
         user_pool_id=seeded.user_pool_id,
         identity_pool_id=seeded.identity_pool_id,
         client_id=seeded.client_id,
@@ -231,6 +231,13 @@ def _facts(
         from_environment=sandbox.from_developer,
         served_paths=tuple(sorted({route.path for route in app.routes})),
     )
+
+
+def _example_user_id(settings: Settings, seeded: SeededAws) -> str:
+    """The `X-User-Id` of the banner's examples: under `claim:`, the demo user's own claim."""
+    user = seeded.user
+    claims = {"sub": user.sub, "cognito:username": user.username, "email": user.email}
+    return claims.get(settings.binding.claim or "", DEMO_USER_ID)
 
 
 def _binding(settings: Settings) -> str:

@@ -56,8 +56,10 @@ def test_in_claim_mode_the_connector_refuses_another_cognito_user(
 def test_in_claim_mode_the_app_user_named_like_the_cognito_user_connects(
     claim_stack: DevStack, new_browser: NewBrowser
 ) -> None:
+    # The banner's examples act for the user id the claim names: the demo user's username.
+    assert claim_stack.user_id == "demo"
     browser = new_browser()
-    app_sign_in(browser, claim_stack, "demo")
+    app_sign_in(browser, claim_stack, claim_stack.user_id)
     press_connect(browser, claim_stack)
 
     demo_user_signs_in(browser, claim_stack)

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import json
 import signal
+import socket
 import stat
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,9 +18,9 @@ from urllib.parse import parse_qs, urljoin, urlsplit
 import boto3
 import httpx
 import pytest
-from support.dev_stack import STOP_TIMEOUT, DevStack, running_dev_stack
+from support.dev_stack import STOP_TIMEOUT, DevStack, dev_environment, running_dev_stack
 from support.login_form import parse_login_form
-from support.servers import answers
+from support.servers import answers, free_ports
 
 ELSEWHERE = "http://127.0.0.1:9/elsewhere"
 """A return URL of the developer's own, given in CONNECTOR_REDIRECT_ALLOWLIST."""
@@ -179,6 +181,23 @@ def test_an_app_connects_the_demo_user_by_confirming_the_grant(sandbox: DevStack
         assert api.get(f"/connect/status/{state}").json()["data"]["status"] == "completed"
         assert api.get("/token").json()["data"]["accessToken"]
         assert api.post("/disconnect").json()["data"] == {"disconnected": True, "revoked": True}
+
+
+def test_a_taken_demo_app_port_stops_the_start_with_one_line(tmp_path: Path) -> None:
+    connector, cognito, aws = free_ports(3)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        app_port = taken.getsockname()[1]
+        started = subprocess.run(  # noqa: S603 - our own CLI, fixed arguments
+            [sys.executable, "-m", "connector", "dev", "--data-dir", str(tmp_path),
+             "--port", str(connector), "--cognito-port", str(cognito), "--aws-port", str(aws),
+             "--app-port", str(app_port)],
+            capture_output=True, text=True, timeout=60, check=False, env=dev_environment(),
+        )  # fmt: skip
+    assert started.returncode == 2
+    assert f"--app-port: port {app_port} on 127.0.0.1 is in use" in started.stderr
+    assert not any(answers(port) for port in (connector, cognito, aws))
 
 
 def test_sigterm_stops_everything_within_ten_seconds(sandbox: DevStack) -> None:
