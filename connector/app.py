@@ -17,7 +17,7 @@ from connector.api.connections import ConnectionController
 from connector.api.credentials import get_credentials
 from connector.api.exception_handlers import EXCEPTION_HANDLERS
 from connector.api.functions import FunctionController
-from connector.api.health import get_health
+from connector.api.health import HealthController, Readiness
 from connector.api.metrics import PROMETHEUS, MetricsController
 from connector.api.oauth import CallbackController, ConnectController, disconnect
 from connector.api.rpc import rpc
@@ -33,27 +33,37 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
     """Build the app. Settings come from the environment unless given; a given container is
     used as is (and left open), otherwise one is built at start-up and closed at shutdown."""
     settings = settings or Settings.from_env(os.environ)
+    # A given container serves at once, with or without a lifespan run (tests, embedding).
+    readiness = Readiness(ready=container is not None)
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         if container is not None:
-            yield
+            try:
+                yield
+            finally:
+                readiness.stopping()
             return
         built = await build_container(settings)
         app.state.container = built
         app.state.services = built.services
+        readiness.started()
         try:
             async with built.running():
                 yield
         finally:
+            readiness.stopping()
             await built.close()
 
-    # A given container serves at once, with or without a lifespan run (tests, embedding).
-    state = State({"container": container, "services": container.services} if container else {})
+    state = State(
+        {"container": container, "services": container.services, "readiness": readiness}
+        if container
+        else {"readiness": readiness}
+    )
 
     return Litestar(
         route_handlers=[
-            get_health,
+            HealthController,
             ConnectController,
             CallbackController,
             disconnect,

@@ -2,22 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-import httpx
-
-from connector.adapters.aws_clients import AwsClients, configured_region
-from connector.adapters.crypto import FernetCipher, load_or_create_dev_key
-from connector.adapters.lambda_gateway import LambdaGateway
-from connector.adapters.redis_cache import create_cache
-from connector.adapters.s3_gateway import S3Gateway
-from connector.adapters.s3_store import S3Database
-from connector.adapters.sql import SqlDatabase
 from connector.domain.ports import ApiKeyStore, Cache, Cipher, Clock, ConnectionStore
 from connector.errors import ConfigurationError
 from connector.services.acting import ActingAsUser
@@ -31,12 +24,21 @@ from connector.services.functions import FunctionService
 from connector.services.health import HealthService
 from connector.services.oauth_flow import OAuthFlowService
 from connector.services.periodic import every
+from connector.services.process_layer import ProcessLayer
 from connector.services.reencryption import Reencryptor
 from connector.services.s3 import S3Service
 from connector.services.single_flight import DistributedLock
 from connector.services.tokens import TokenService
 from connector.services.tolerant_cache import TolerantCache
 from connector.settings import CognitoSettings, Settings
+
+# Adapters are imported where they are picked, not here: each CLI command then loads only the
+# SDKs it uses (`keys list` loads SQLAlchemy, not boto3, redis or Litestar), which keeps
+# `connector --help` and the one-shot commands fast.
+if TYPE_CHECKING:
+    import httpx
+
+    from connector.adapters.aws_clients import AwsClients
 
 log = logging.getLogger(__name__)
 # boto3 needs a region even when neither Cognito nor boto3's configuration names one.
@@ -48,11 +50,17 @@ SWEEP_INTERVAL = 10.0
 def aws_region(settings: Settings) -> str:
     """Cognito's region (AWS_REGION, required with Cognito), else boto3's configured one
     (AWS_DEFAULT_REGION or the config file), else us-east-1."""
-    return settings.cognito.region if settings.cognito else configured_region(DEFAULT_AWS_REGION)
+    if settings.cognito:
+        return settings.cognito.region
+    from connector.adapters.aws_clients import configured_region  # noqa: PLC0415
+
+    return configured_region(DEFAULT_AWS_REGION)
 
 
 def build_cipher(settings: Settings) -> Cipher:
     """MultiFernet over the configured keys, or the development key file (with a warning)."""
+    from connector.adapters.crypto import FernetCipher, load_or_create_dev_key  # noqa: PLC0415
+
     keys = settings.encryption.keys
     if not keys:
         keys = (load_or_create_dev_key(Path(settings.encryption.dev_key_file)),)
@@ -77,6 +85,8 @@ async def open_database(settings: Settings) -> Database:
     """The S3 store, checked; or the SQL database, migrated when auto-migration is on, else
     checked to be at head."""
     if settings.database.is_s3:
+        from connector.adapters.s3_store import S3Database  # noqa: PLC0415
+
         # The service's own credentials (boto3's default chain), never a user's.
         return await S3Database.open(
             settings.database.url,
@@ -84,6 +94,8 @@ async def open_database(settings: Settings) -> Database:
             kms_key_id=settings.database.s3.kms_key_id,
             conditional_writes=settings.database.s3.conditional_writes,
         )
+    from connector.adapters.sql import SqlDatabase  # noqa: PLC0415
+
     database = SqlDatabase.from_url(settings.database.url)
     try:
         if settings.database.auto_migrate:
@@ -98,6 +110,13 @@ async def open_database(settings: Settings) -> Database:
     return database
 
 
+def _aws_clients(region: str) -> AwsClients:
+    """The process's one boto3 session and client cache (boto3 is loaded here, on first use)."""
+    from connector.adapters.aws_clients import AwsClients  # noqa: PLC0415
+
+    return AwsClients(region=region)
+
+
 @dataclass(frozen=True, slots=True)
 class Container:
     """Everything one process runs on; `close()` releases pools and connections."""
@@ -109,7 +128,7 @@ class Container:
     cipher: Cipher
     clock: Clock
     exit_stack: AsyncExitStack
-    aws_clients: AwsClients = field(default_factory=lambda: AwsClients(region=DEFAULT_AWS_REGION))
+    aws_clients: AwsClients = field(default_factory=lambda: _aws_clients(DEFAULT_AWS_REGION))
     """The process's one boto3 session and client cache, for the AWS gateways (a container
     assembled by hand gets its own; it holds no thread until its first call)."""
 
@@ -142,12 +161,18 @@ def build_oauth(
     stack: AsyncExitStack,
     http_transport: httpx.AsyncBaseTransport | None,
     aws_clients: AwsClients,
+    layer: ProcessLayer,
 ) -> OAuthServices:
     """The Cognito side: the Hosted UI client, the JWT verifier and the services over them."""
-    # Imported here: a connector without Cognito never loads authlib or python-jose.
+    # Imported here: a connector without Cognito never loads authlib or python-jose, and the
+    # one-shot CLI commands (they build no Cognito side) never load httpx or boto3.
+    import httpx  # noqa: PLC0415
+
     from connector.adapters.cognito_identity import CognitoIdentityBroker  # noqa: PLC0415
     from connector.adapters.cognito_jwt import CognitoTokenVerifier  # noqa: PLC0415
     from connector.adapters.cognito_oauth import CognitoOAuthClient  # noqa: PLC0415
+    from connector.adapters.lambda_gateway import LambdaGateway  # noqa: PLC0415
+    from connector.adapters.s3_gateway import S3Gateway  # noqa: PLC0415
 
     provider = CognitoOAuthClient(
         cognito, redirect_uri=settings.server.callback_url, transport=http_transport
@@ -189,16 +214,47 @@ def build_oauth(
         lock=DistributedLock(cache),
         clock=clock,
         windows=settings.freshness,
+        layer=layer,
     )
     acting = ActingAsUser(credentials)
     return OAuthServices(
         flow=flow,
         tokens=tokens,
-        disconnect=DisconnectService(connections, provider, cache=tolerant),
+        disconnect=DisconnectService(connections, provider, credentials=credentials),
         credentials=credentials,
         s3=S3Service(acting=acting, storage=S3Gateway(aws_clients), clock=clock),
         functions=FunctionService(acting=acting, runtime=LambdaGateway(aws_clients)),
     )
+
+
+def process_layer(settings: Settings) -> ProcessLayer:
+    """This process's layer, announcing changes on the deployment's Redis; with memory:// one
+    process holds everything and evicts its own entries (no bus, and no redis import)."""
+    if settings.cache.url.lower().startswith("memory://"):
+        return ProcessLayer()
+    from connector.adapters.redis_bus import create_bus  # noqa: PLC0415
+
+    bus = create_bus(
+        settings.cache.url,
+        prefix=settings.cache.prefix,
+        connect_timeout=settings.cache.connect_timeout,
+    )
+    return ProcessLayer(bus)
+
+
+async def open_process_layer(settings: Settings, stack: AsyncExitStack) -> ProcessLayer:
+    """The layer, listening for the other replicas' changes until the container closes."""
+    layer = process_layer(settings)
+    listener = asyncio.create_task(layer.listen(), name="invalidation listener")
+
+    async def stop() -> None:
+        listener.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await listener
+        await layer.close()
+
+    stack.push_async_callback(stop)
+    return layer
 
 
 async def build_container(
@@ -212,6 +268,8 @@ async def build_container(
     `http_transport` routes every call to Cognito through one httpx transport (tests hand in
     the Hosted UI stand-in's ASGI app).
     """
+    from connector.adapters.redis_cache import create_cache  # noqa: PLC0415
+
     clock = clock or SystemClock()
     cipher = build_cipher(settings)
     stack = AsyncExitStack()
@@ -225,9 +283,12 @@ async def build_container(
             connect_timeout=settings.cache.connect_timeout,
         )
         stack.push_async_callback(cache.close)
-        aws_clients = AwsClients(region=aws_region(settings))
+        aws_clients = _aws_clients(aws_region(settings))
         stack.callback(aws_clients.close)
-        connections = ConnectionService(database.connections, TolerantCache(cache), cipher, clock)
+        layer = await open_process_layer(settings, stack)
+        connections = ConnectionService(
+            database.connections, TolerantCache(cache), cipher, clock, layer
+        )
         oauth = None
         if settings.cognito is not None:
             oauth = build_oauth(
@@ -240,12 +301,13 @@ async def build_container(
                 stack=stack,
                 http_transport=http_transport,
                 aws_clients=aws_clients,
+                layer=layer,
             )
     except BaseException:
         await stack.aclose()
         raise
     services = Services(
-        api_keys=ApiKeyService(database.api_keys, clock),
+        api_keys=ApiKeyService(database.api_keys, clock, layer),
         connections=connections,
         health=HealthService(database.ping, cache.ping),
         oauth_services=oauth,

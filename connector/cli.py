@@ -1,4 +1,9 @@
-"""The `connector` command: serve, migrate, keys, encryption-key, reencrypt."""
+"""The `connector` command: serve, migrate, keys, encryption-key, reencrypt.
+
+This module imports the standard library, the settings and the errors, nothing else: each
+command imports what it uses when it runs, so `connector --help` loads no framework, SDK or
+database driver, and `keys list` loads the SQL adapter but not boto3, redis or Litestar.
+"""
 
 from __future__ import annotations
 
@@ -7,24 +12,20 @@ import asyncio
 import logging
 import os
 import sys
-from collections.abc import Awaitable, Callable, Coroutine, Sequence
-from dataclasses import replace
+from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import msgspec
-
-from connector.adapters.crypto import generate_key
-from connector.api.schemas import ApiKeyView, CreatedApiKey
-from connector.bootstrap import build_cipher, build_container, open_database
 from connector.errors import ConfigurationError, ConnectorError
-from connector.services.api_keys import ApiKeyService
-from connector.services.clock import SystemClock
-from connector.services.reencryption import Reencryptor
 from connector.settings import Settings
+
+if TYPE_CHECKING:
+    from connector.services.api_keys import ApiKeyService
 
 EXIT_CONFIG = 2
 EXIT_FAILED = 1
+log = logging.getLogger(__name__)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -47,13 +48,18 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="connector", description=__doc__)
+    parser = argparse.ArgumentParser(prog="connector", description=(__doc__ or "").split("\n")[0])
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
 
     serve = commands.add_parser("serve", help="run the production server")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
-    serve.add_argument("--workers", type=int, default=1)
+    serve.add_argument(
+        "--workers",
+        type=_positive,
+        default=None,
+        help="server processes (default: $WEB_CONCURRENCY, else 1)",
+    )
     serve.set_defaults(handler=_serve)
 
     dev = commands.add_parser("dev", help="run the embedded sandbox (AWS emulator, Hosted UI)")
@@ -90,12 +96,19 @@ def _parser() -> argparse.ArgumentParser:
         required=True, metavar="ACTION"
     )
     encryption.add_parser("generate", help="print a new Fernet key").set_defaults(
-        handler=lambda _: _print_line(generate_key())
+        handler=_generate_encryption_key
     )
 
     reencrypt = commands.add_parser("reencrypt", help="rewrite every secret under the first key")
     reencrypt.set_defaults(handler=_run(_reencrypt))
     return parser
+
+
+def _positive(text: str) -> int:
+    """argparse type: a whole number >= 1."""
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}")
+    return int(text)
 
 
 def _run(
@@ -110,6 +123,8 @@ def _run(
 
 
 def _print_json(value: Any) -> int:
+    import msgspec  # noqa: PLC0415 - see the module docstring
+
     sys.stdout.write(msgspec.json.encode(value).decode() + "\n")
     return 0
 
@@ -119,23 +134,64 @@ def _print_line(text: str) -> int:
     return 0
 
 
-def _serve(args: argparse.Namespace) -> int:
-    import uvicorn  # noqa: PLC0415 - only the server needs it
+@dataclass(frozen=True, slots=True)
+class WorkerPlan:
+    """How many server processes `serve` starts, and why it started fewer than asked."""
 
-    settings = Settings.from_env(os.environ)
-    if args.workers > 1 and settings.cache.url.startswith("memory://"):
-        raise ConfigurationError(
-            "CONNECTOR_REDIS_URL",
-            "memory:// cannot be shared by several workers; set a redis:// URL or use --workers 1",
+    count: int
+    warning: str | None = None
+
+
+MEMORY_CACHE_IS_PER_PROCESS = (
+    "memory:// cannot be shared by several workers; set a redis:// URL or use --workers 1"
+)
+
+
+def plan_workers(requested: int | None, environ: Mapping[str, str], cache_url: str) -> WorkerPlan:
+    """`--workers` when given, else `WEB_CONCURRENCY` (set by Heroku and other platforms from
+    the instance size), else 1.
+
+    The memory:// cache lives inside one process, so workers cannot share its locks and OAuth
+    state: an explicit `--workers N > 1` with it is refused, while a platform's
+    `WEB_CONCURRENCY` runs one worker with a warning (a default deploy must start).
+    """
+    per_process_cache = cache_url.startswith("memory://")
+    if requested is not None:
+        if requested > 1 and per_process_cache:
+            raise ConfigurationError("CONNECTOR_REDIS_URL", MEMORY_CACHE_IS_PER_PROCESS)
+        return WorkerPlan(requested)
+    text = environ.get("WEB_CONCURRENCY", "").strip()
+    if not text:
+        return WorkerPlan(1)
+    if not text.isdigit() or int(text) < 1:
+        raise ConfigurationError("WEB_CONCURRENCY", f"must be a whole number >= 1, got {text!r}")
+    count = int(text)
+    if count > 1 and per_process_cache:
+        return WorkerPlan(
+            1,
+            warning=(
+                f"WEB_CONCURRENCY={count} but CONNECTOR_REDIS_URL is memory://, which workers "
+                f"cannot share: running 1 worker (set a redis:// URL to run {count})"
+            ),
         )
+    return WorkerPlan(count)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    settings = Settings.from_env(os.environ)
+    plan = plan_workers(args.workers, os.environ, settings.cache.url)
+    if plan.warning:
+        log.warning("%s", plan.warning)
     # Fail here, with one line, rather than inside each worker's lifespan.
     asyncio.run(_preflight(settings))
+    import uvicorn  # noqa: PLC0415 - only the server needs it
+
     uvicorn.run(
         "connector.app:create_app_from_environment",
         factory=True,
         host=args.host,
         port=args.port,
-        workers=args.workers,
+        workers=plan.count,
         proxy_headers=True,
         server_header=False,
     )
@@ -157,7 +213,15 @@ def _dev(args: argparse.Namespace) -> int:
     )
 
 
+def _generate_encryption_key(_: argparse.Namespace) -> int:
+    from connector.adapters.crypto import generate_key  # noqa: PLC0415
+
+    return _print_line(generate_key())
+
+
 async def _preflight(settings: Settings) -> None:
+    from connector.bootstrap import build_container  # noqa: PLC0415
+
     container = await build_container(settings)
     await container.close()
 
@@ -165,6 +229,8 @@ async def _preflight(settings: Settings) -> None:
 async def _migrate(_: argparse.Namespace, settings: Settings) -> int:
     # Opening with auto-migration on is the migration (under an advisory lock on PostgreSQL);
     # the s3:// store has no schema, and opening it checks the bucket and its permissions.
+    from connector.bootstrap import open_database  # noqa: PLC0415
+
     forced = replace(settings, database=replace(settings.database, auto_migrate=True))
     database = await open_database(forced)
     await database.close()
@@ -174,14 +240,24 @@ async def _migrate(_: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _with_keys(settings: Settings, action: Callable[[ApiKeyService], Awaitable[int]]) -> int:
+    from connector.bootstrap import open_database, process_layer  # noqa: PLC0415
+    from connector.services.api_keys import ApiKeyService  # noqa: PLC0415
+    from connector.services.clock import SystemClock  # noqa: PLC0415
+
     database = await open_database(settings)
     try:
-        return await action(ApiKeyService(database.api_keys, SystemClock()))
+        layer = process_layer(settings)
+        try:
+            return await action(ApiKeyService(database.api_keys, SystemClock(), layer))
+        finally:
+            await layer.close()
     finally:
         await database.close()
 
 
 async def _keys_create(args: argparse.Namespace, settings: Settings) -> int:
+    from connector.api.schemas import CreatedApiKey  # noqa: PLC0415
+
     async def create(service: ApiKeyService) -> int:
         key, raw = await service.create(
             args.name,
@@ -196,6 +272,8 @@ async def _keys_create(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _keys_list(_: argparse.Namespace, settings: Settings) -> int:
+    from connector.api.schemas import ApiKeyView  # noqa: PLC0415
+
     async def list_keys(service: ApiKeyService) -> int:
         return _print_json([ApiKeyView.of(k) for k in await service.list()])
 
@@ -203,6 +281,8 @@ async def _keys_list(_: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _keys_revoke(args: argparse.Namespace, settings: Settings) -> int:
+    from connector.api.schemas import ApiKeyView  # noqa: PLC0415
+
     async def revoke(service: ApiKeyService) -> int:
         return _print_json(ApiKeyView.of(await service.revoke(args.id_or_name)))
 
@@ -210,6 +290,9 @@ async def _keys_revoke(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _reencrypt(_: argparse.Namespace, settings: Settings) -> int:
+    from connector.bootstrap import build_cipher, open_database  # noqa: PLC0415
+    from connector.services.reencryption import Reencryptor  # noqa: PLC0415
+
     database = await open_database(settings)
     try:
         report = await Reencryptor(database.connections, build_cipher(settings)).run()

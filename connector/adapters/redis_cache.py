@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-import fakeredis
 import redis.exceptions
 from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
@@ -171,6 +170,9 @@ def create_cache(
     scheme, separator, _ = url.partition("://")
     scheme = scheme.lower() if separator else ""
     if scheme == "memory":
+        # Loaded only here: a process on a real Redis never pays for importing fakeredis.
+        import fakeredis  # noqa: PLC0415
+
         # An explicit server: without one fakeredis shares a server between every client of
         # the same host/port, and two apps in one test process would see each other's keys.
         embedded = fakeredis.FakeAsyncRedis(server=fakeredis.FakeServer(), decode_responses=False)

@@ -145,6 +145,27 @@ class Cache(Protocol):
         ...
 
 
+class InvalidationBus(Protocol):
+    """Tells every replica which in-process entries to drop (Redis pub/sub).
+
+    Delivery is at most once and only to replicas subscribed at the time: a replica that loses
+    its subscription must assume it missed messages (`listen` calls `on_lost`).
+    """
+
+    async def publish(self, name: str) -> None:
+        """Announce that `name` changed; CacheUnavailableError when the cache cannot take it."""
+        ...
+
+    async def listen(self, on_evict: Callable[[str], None], on_lost: Callable[[], None]) -> None:
+        """Deliver other replicas' names to `on_evict` until cancelled; call `on_lost` whenever
+        the subscription was (or may have been) interrupted, and reconnect."""
+        ...
+
+    async def close(self) -> None:
+        """Release the subscription's connection."""
+        ...
+
+
 class Cipher(Protocol):
     """Seals secrets before they reach a store or the cache (MultiFernet)."""
 

@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from connector.domain.models import DEFAULT_SCOPES, WRITE_SCOPES, ApiKey, Scope
 from connector.domain.ports import ApiKeyStore, Clock
 from connector.errors import AuthenticationError, ValidationError
+from connector.services.process_layer import ProcessLayer, key_entry
 
 KEY_PREFIX = "ck"
 _ID_HEX = 16
@@ -28,9 +29,10 @@ def hash_key(raw_key: str) -> str:
 class ApiKeyService:
     """Creates, lists, revokes and checks API keys."""
 
-    def __init__(self, store: ApiKeyStore, clock: Clock) -> None:
+    def __init__(self, store: ApiKeyStore, clock: Clock, layer: ProcessLayer | None = None) -> None:
         self._store = store
         self._clock = clock
+        self._layer = layer or ProcessLayer()
 
     async def create(
         self,
@@ -65,11 +67,21 @@ class ApiKeyService:
     async def authenticate(self, presented: str | None) -> ApiKey:
         """The active key matching `presented`, else UNAUTHORIZED (same answer for every miss)."""
         match = _KEY_SHAPE.fullmatch(presented or "")
-        key = await self._store.get(match.group(1)) if match else None
+        key = await self._lookup(match.group(1)) if match else None
         expected = key.key_hash if key else _DUMMY_HASH
         valid = hmac.compare_digest(expected, hash_key(presented or ""))
         if key is None or not valid or not key.active:
             raise AuthenticationError("a valid API key is required")
+        return key
+
+    async def _lookup(self, key_id: str) -> ApiKey | None:
+        """The key by id: from this process for at most KEY_TTL seconds, else the store."""
+        entry = key_entry(key_id)
+        key = self._layer.keys.get(entry)
+        if key is None:
+            key = await self._store.get(key_id)
+            if key is not None:
+                self._layer.keys.put(entry, key, self._layer.key_ttl)
         return key
 
     async def list(self) -> list[ApiKey]:
@@ -77,10 +89,12 @@ class ApiKeyService:
         return await self._store.list()
 
     async def revoke(self, id_or_name: str) -> ApiKey:
-        """Revoke at once (every replica reads keys from the database on each request)."""
+        """Revoke, and tell every replica to forget the key (each re-reads keys at least every
+        KEY_TTL seconds, so a replica that misses the announcement still stops in time)."""
         key = await self._store.revoke(id_or_name, self._clock.now())
         if key is None:
             raise ValidationError(f"no API key has the id or name {id_or_name!r}")
+        await self._layer.invalidate(key_entry(key.id))
         return key
 
 

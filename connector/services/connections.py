@@ -11,6 +11,7 @@ from connector.domain.models import Connection, ConnectionStatus, SealedTokens
 from connector.domain.oauth import IdentityClaims, TokenGrant, TokenSet
 from connector.domain.ports import Cipher, Clock, ConnectionStore
 from connector.errors import IdentityMismatchError, NotConnectedError, VersionConflictError
+from connector.services.process_layer import ProcessLayer, connection_entry
 from connector.services.tolerant_cache import TolerantCache
 
 # Bounded so that an invalidation lost while Redis was down heals on its own.
@@ -39,21 +40,34 @@ class ConnectionService:
     """
 
     def __init__(
-        self, store: ConnectionStore, cache: TolerantCache, cipher: Cipher, clock: Clock
+        self,
+        store: ConnectionStore,
+        cache: TolerantCache,
+        cipher: Cipher,
+        clock: Clock,
+        layer: ProcessLayer | None = None,
     ) -> None:
         self._store = store
         self._cache = cache
         self._cipher = cipher
         self._clock = clock
+        self._layer = layer or ProcessLayer()
 
     async def get(self, user_id: str) -> Connection:
-        """The user's connection, or NOT_CONNECTED. A cache outage only costs a database read."""
+        """The user's connection, or NOT_CONNECTED: from this process when it holds it, else
+        the cache, else the store. A cache outage only costs a database read."""
+        held = self._layer.connections.get(connection_entry(user_id))
+        if held is not None:
+            return held
         cached = await self._cache.get(connection_cache_key(user_id))
         if cached is not None:
             try:
-                return _decoder.decode(cached)
+                connection = _decoder.decode(cached)
             except msgspec.DecodeError:
                 await self._cache.delete(connection_cache_key(user_id))
+            else:
+                self._hold(connection)
+                return connection
         return await self.get_from_store(user_id)
 
     async def get_from_store(self, user_id: str) -> Connection:
@@ -163,9 +177,10 @@ class ConnectionService:
         )
 
     async def delete(self, user_id: str) -> bool:
-        """Delete the connection and its cache entry; idempotent."""
+        """Delete the connection and its cache entries, on every replica; idempotent."""
         deleted = await self._store.delete(user_id)
         await self._cache.delete(connection_cache_key(user_id))
+        await self._layer.invalidate(connection_entry(user_id))
         return deleted
 
     def open_tokens(self, connection: Connection) -> TokenSet:
@@ -182,6 +197,7 @@ class ConnectionService:
     async def _write(self, connection: Connection, expected_version: int | None) -> Connection:
         stored = await self._store.put(connection, expected_version=expected_version)
         await self._remember(stored)
+        await self._layer.announce(connection_entry(stored.user_id))
         return stored
 
     async def _remember(self, connection: Connection) -> None:
@@ -189,6 +205,12 @@ class ConnectionService:
             connection_cache_key(connection.user_id),
             msgspec.json.encode(connection),
             ttl=CONNECTION_CACHE_TTL,
+        )
+        self._hold(connection)
+
+    def _hold(self, connection: Connection) -> None:
+        self._layer.connections.put(
+            connection_entry(connection.user_id), connection, self._layer.connection_ttl
         )
 
     def seal(self, grant: TokenGrant) -> SealedTokens:

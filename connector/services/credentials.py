@@ -13,6 +13,7 @@ from connector.domain.ports import Cache, Cipher, Clock, IdentityBroker
 from connector.errors import DecryptionError, ReauthRequiredError, UpstreamUnavailableError
 from connector.services.connections import ConnectionService
 from connector.services.freshness import Phase, phase_of
+from connector.services.process_layer import ProcessLayer, credentials_entry
 from connector.services.single_flight import DistributedLock, SingleFlight
 from connector.services.tokens import TokenService
 from connector.services.tolerant_cache import TolerantCache
@@ -51,6 +52,7 @@ class CredentialService:
         lock: DistributedLock,
         clock: Clock,
         windows: FreshnessSettings,
+        layer: ProcessLayer | None = None,
     ) -> None:
         self._connections = connections
         self._tokens = tokens
@@ -60,6 +62,7 @@ class CredentialService:
         self._lock = lock
         self._clock = clock
         self._windows = windows
+        self._layer = layer or ProcessLayer()
         self._flight: SingleFlight[AwsCredentials] = SingleFlight()
         self._forced: SingleFlight[AwsCredentials] = SingleFlight()
 
@@ -123,19 +126,34 @@ class CredentialService:
     async def _reusable(
         self, user_id: str, newer_than: datetime | None, worst: Phase
     ) -> AwsCredentials | None:
-        """Cached credentials no staler than `worst`, minted after `newer_than` if given."""
+        """Cached credentials no staler than `worst`, minted after `newer_than` if given. Read
+        from the shared cache, past this process's layer: another replica may have minted."""
         connection = await self._connections.get(user_id)
-        cached = await self._read(user_id, connection.identity_id)
+        cached = await self._read(user_id, connection.identity_id, shared=True)
         if cached is None or (newer_than is not None and cached.issued_at <= newer_than):
             return None
         phase = self._phase(cached)
         acceptable = phase is Phase.FRESH or (phase is Phase.ADVISORY and worst is Phase.ADVISORY)
         return cached if acceptable else None
 
-    async def _read(self, user_id: str, identity_id: str | None) -> AwsCredentials | None:
-        """The cached credentials of this identity, or None (absent, unreadable, other identity)."""
+    async def forget(self, user_id: str) -> None:
+        """Drop the user's cached credentials here, in the cache and on every replica."""
+        await self._cache.delete(credentials_cache_key(user_id))
+        await self._layer.invalidate(credentials_entry(user_id))
+
+    async def _read(
+        self, user_id: str, identity_id: str | None, *, shared: bool = False
+    ) -> AwsCredentials | None:
+        """The cached credentials of this identity, or None (absent, unreadable, other identity):
+        this process's own when it holds them (unless `shared`), else the cache's."""
+        if identity_id is None:
+            return None
+        if not shared:
+            held = self._layer.credentials.get(credentials_entry(user_id))
+            if held is not None and held.identity_id == identity_id:
+                return held
         raw = await self._cache.get(credentials_cache_key(user_id))
-        if raw is None or identity_id is None:
+        if raw is None:
             return None
         try:
             credentials = _decoder.decode(self._cipher.open(raw.decode("ascii")))
@@ -144,12 +162,22 @@ class CredentialService:
             await self._cache.delete(credentials_cache_key(user_id))
             return None
         # The user connected again as another Cognito user: those belong to the old identity.
-        return credentials if credentials.identity_id == identity_id else None
+        if credentials.identity_id != identity_id:
+            return None
+        self._hold(user_id, credentials)
+        return credentials
 
     async def _write(self, user_id: str, credentials: AwsCredentials) -> None:
         ttl = (credentials.expiration - self._clock.now()).total_seconds()
         sealed = self._cipher.seal(msgspec.json.encode(credentials).decode())
         await self._cache.set(credentials_cache_key(user_id), sealed.encode("ascii"), ttl=ttl)
+        # Held here even when the cache is down: a Redis outage must not cost a mint per call.
+        self._hold(user_id, credentials)
+        await self._layer.announce(credentials_entry(user_id))
+
+    def _hold(self, user_id: str, credentials: AwsCredentials) -> None:
+        ttl = (credentials.expiration - self._clock.now()).total_seconds()
+        self._layer.credentials.put(credentials_entry(user_id), credentials, ttl)
 
     def _phase(self, credentials: AwsCredentials) -> Phase:
         return phase_of(

@@ -9,8 +9,7 @@ import msgspec
 from connector.domain.ports import IdentityProvider
 from connector.errors import ConnectorError, InternalError, NotConnectedError
 from connector.services.connections import ConnectionService
-from connector.services.credentials import credentials_cache_key
-from connector.services.tolerant_cache import TolerantCache
+from connector.services.credentials import CredentialService
 
 log = logging.getLogger(__name__)
 
@@ -28,11 +27,11 @@ class DisconnectService:
         connections: ConnectionService,
         provider: IdentityProvider,
         *,
-        cache: TolerantCache | None = None,
+        credentials: CredentialService | None = None,
     ) -> None:
         self._connections = connections
         self._provider = provider
-        self._cache = cache
+        self._credentials = credentials
 
     async def disconnect(self, user_id: str) -> DisconnectResult:
         revoked = False
@@ -55,6 +54,6 @@ class DisconnectService:
                     "revocation for %r failed (%s); deleting locally", user_id, exc.error_code
                 )
         await self._connections.delete(user_id)
-        if self._cache is not None:
-            await self._cache.delete(credentials_cache_key(user_id))
+        if self._credentials is not None:
+            await self._credentials.forget(user_id)
         return DisconnectResult(disconnected=True, revoked=revoked)

@@ -20,6 +20,7 @@ import pytest
 from botocore.response import StreamingBody
 from botocore.stub import Stubber
 from moto import mock_aws
+from moto.core.config import default_user_config
 from support.factories import make_aws_credentials
 
 from connector.adapters.aws_clients import AwsClients
@@ -145,9 +146,13 @@ async def test_a_missing_function_is_not_found_with_the_upstream_code(
     assert raised.value.details["upstreamCode"] == "ResourceNotFoundException"
 
 
-async def test_invoking_a_missing_function_is_not_found(no_endpoint_override: None) -> None:
+async def test_invoking_a_missing_function_is_not_found(
+    no_endpoint_override: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # moto's Docker-less backend answers 200 for any name; its default backend checks the
-    # function exists before it would need Docker.
+    # function exists before it would need Docker. The setting is process-wide (a moto server
+    # in this process may have turned Docker off), so it is set here explicitly.
+    monkeypatch.setitem(default_user_config, "lambda", {"use_docker": True})
     with mock_aws():
         clients = AwsClients(region=REGION)
         try:

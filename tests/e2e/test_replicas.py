@@ -10,11 +10,10 @@ from typing import Any
 
 import asyncpg
 import pytest
-from cryptography.fernet import Fernet
 from redis.asyncio import Redis
 from sqlalchemy.engine import make_url
 from support.aws_world import MOTO_LIFETIME, connect_alice, headers, identities
-from support.oauth_world import CognitoWorld, make_world, world_settings
+from support.replicas import empty_tables, shared_world
 
 from connector.adapters.cognito_identity import CognitoIdentityBroker
 from connector.sandbox.hosted_ui import KeySet
@@ -22,39 +21,9 @@ from connector.sandbox.hosted_ui import KeySet
 REDIS_URL = "redis://127.0.0.1:6379/0"
 
 
-async def _reset(postgres_url: str) -> None:
-    """The per-run database is shared by the tests of this module: start each one empty."""
-    url = make_url(postgres_url)
-    conn = await asyncpg.connect(
-        host=url.host, port=url.port, user=url.username, database=url.database
-    )
-    try:
-        tables = await conn.fetch("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
-        names = {t["tablename"] for t in tables}
-        if {"connections", "api_keys"} <= names:
-            await conn.execute("TRUNCATE connections, api_keys")
-    finally:
-        await conn.close()
-
-
-def _world_factory(postgres_url: str, redis_prefix: str, pool_keys: KeySet, **extra: str):  # type: ignore[no-untyped-def]
-    def make(stack: AsyncExitStack, *, rotate: bool = False) -> CognitoWorld:
-        settings = world_settings(
-            postgres_url,
-            REDIS_URL,
-            Fernet.generate_key().decode(),
-            CONNECTOR_REDIS_PREFIX=redis_prefix,
-            CONNECTOR_AUTO_MIGRATE="true",
-            **extra,
-        )
-        return make_world(stack, pool_keys, settings, rotate=rotate)
-
-    return make
-
-
 @pytest.fixture
 async def stack(postgres_url: str) -> AsyncIterator[AsyncExitStack]:
-    await _reset(postgres_url)
+    await empty_tables(postgres_url)
     async with AsyncExitStack() as opened:
         yield opened
 
@@ -63,7 +32,7 @@ async def stack(postgres_url: str) -> AsyncIterator[AsyncExitStack]:
 async def test_two_replicas_sharing_redis_and_postgres_refresh_exactly_once(
     stack: AsyncExitStack, postgres_url: str, redis_prefix: str, pool_keys: KeySet, rotate: bool
 ) -> None:
-    world = _world_factory(postgres_url, redis_prefix, pool_keys)(stack, rotate=rotate)
+    world = shared_world(stack, postgres_url, redis_prefix, pool_keys, rotate=rotate)
     first, second = await world.instance(), await world.instance()
     key = await world.key(first)
     assert (await world.connect(first, key)).status_code == 302
@@ -86,7 +55,7 @@ async def test_two_replicas_sharing_redis_and_postgres_refresh_exactly_once(
 async def test_tokens_are_never_in_clear_in_postgres_or_redis(
     stack: AsyncExitStack, postgres_url: str, redis_prefix: str, pool_keys: KeySet
 ) -> None:
-    world = _world_factory(postgres_url, redis_prefix, pool_keys)(stack)
+    world = shared_world(stack, postgres_url, redis_prefix, pool_keys)
     replica = await world.instance()
     key = await world.key(replica)
     await world.connect(replica, key)
@@ -142,9 +111,9 @@ async def test_replicas_get_the_identity_once_and_mint_credentials_once_per_life
             return await _real(self, *args)
 
         monkeypatch.setattr(CognitoIdentityBroker, method, counted)
-    world = _world_factory(
-        postgres_url, redis_prefix, pool_keys, AWS_COGNITO_IDENTITY_POOL_ID=aws["pool_id"]
-    )(stack)
+    world = shared_world(
+        stack, postgres_url, redis_prefix, pool_keys, AWS_COGNITO_IDENTITY_POOL_ID=aws["pool_id"]
+    )
     first, second = await world.instance(), await world.instance()
     await connect_alice(world, first)
     key = await world.key(first, "s3:read", "s3:write")

@@ -24,7 +24,6 @@ from connector.errors import (
 from connector.services.credentials import CredentialService, credentials_cache_key
 from connector.services.disconnect import DisconnectService
 from connector.services.single_flight import DistributedLock
-from connector.services.tolerant_cache import TolerantCache
 from connector.settings import FreshnessSettings
 
 TOKEN_LIFETIME = 3600
@@ -227,12 +226,22 @@ async def test_credentials_are_sealed_in_the_cache_with_a_ttl_to_expiration(
 
 async def test_unreadable_cache_entries_are_replaced(world: World) -> None:
     await world.connect()
-    service = world.credential_service()
-    await service.get_credentials("alice")
+    await world.credential_service().get_credentials("alice")
     await world.cache.set(credentials_cache_key("alice"), b"not-a-sealed-value")
-    credentials = await service.get_credentials("alice")
+    fresh = world.credential_service()  # a replica that holds nothing yet reads the cache
+    credentials = await fresh.get_credentials("alice")
     assert world.broker.mint_calls == 2
-    assert (await service.get_credentials("alice")) == credentials
+    assert (await fresh.get_credentials("alice")) == credentials
+    assert world.broker.mint_calls == 2
+
+
+async def test_a_cache_down_from_the_start_costs_one_mint_not_one_per_call(world: World) -> None:
+    await world.connect()
+    service = world.credential_service()
+    world.cache.down = True
+    served = {(await service.get_credentials("alice")).access_key_id for _ in range(20)}
+    assert len(served) == 1
+    assert world.broker.mint_calls == 1
 
 
 async def test_a_cache_outage_still_serves_credentials(world: World) -> None:
@@ -288,9 +297,7 @@ async def test_disconnect_purges_cached_credentials(world: World) -> None:
     service = world.credential_service()
     await service.get_credentials("alice")
     assert credentials_cache_key("alice") in world.cache.data
-    disconnect = DisconnectService(
-        world.connections, world.provider, cache=TolerantCache(world.cache)
-    )
+    disconnect = DisconnectService(world.connections, world.provider, credentials=service)
     await disconnect.disconnect("alice")
     assert credentials_cache_key("alice") not in world.cache.data
     with pytest.raises(NotConnectedError):

@@ -1,0 +1,59 @@
+"""Counts of the round trips a request makes, taken at the drivers: SQL statements, Redis
+commands, AWS HTTP requests by service. Counting beats timing: a warm request must make none."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+from botocore.endpoint import Endpoint
+from redis.asyncio.client import Redis
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+
+class RoundTrips:
+    def __init__(self) -> None:
+        self.sql = 0
+        self.redis: Counter[str] = Counter()
+        self.aws: Counter[str] = Counter()
+
+    def reset(self) -> None:
+        self.sql = 0
+        self.redis.clear()
+        self.aws.clear()
+
+    @property
+    def total(self) -> int:
+        return self.sql + sum(self.redis.values()) + sum(self.aws.values())
+
+
+@contextmanager
+def counting_round_trips(monkeypatch: pytest.MonkeyPatch) -> Iterator[RoundTrips]:
+    trips = RoundTrips()
+
+    def on_statement(*_: Any) -> None:
+        trips.sql += 1
+
+    real_command = Redis.execute_command
+
+    async def command(self: Redis, *args: Any, **options: Any) -> Any:
+        trips.redis[str(args[0]).upper()] += 1
+        return await real_command(self, *args, **options)
+
+    real_request = Endpoint.make_request
+
+    def request(self: Endpoint, *args: Any, **kwargs: Any) -> Any:
+        trips.aws[self._endpoint_prefix] += 1
+        return real_request(self, *args, **kwargs)
+
+    monkeypatch.setattr(Redis, "execute_command", command)
+    monkeypatch.setattr(Endpoint, "make_request", request)
+    event.listen(Engine, "before_cursor_execute", on_statement)
+    try:
+        yield trips
+    finally:
+        event.remove(Engine, "before_cursor_execute", on_statement)
