@@ -10,7 +10,7 @@ from litestar import Litestar
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import JsonRenderPlugin, ScalarRenderPlugin
+from litestar.openapi.plugins import JsonRenderPlugin
 
 from connector import __version__
 from connector.api.connections import ConnectionController
@@ -26,6 +26,7 @@ from connector.api.s3 import S3Controller
 from connector.api.security import SECURITY_COMPONENTS, provide_services
 from connector.api.tokens import get_token
 from connector.bootstrap import Container, build_container
+from connector.openapi_ui import OfflineSwaggerPlugin
 from connector.settings import Settings
 
 
@@ -87,8 +88,12 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
             description="Cognito-backed OAuth connector: acts in AWS as the user.",
             path="/schema",
             components=SECURITY_COMPONENTS,
-            # /schema is the JSON document itself; a browsable page lives at /schema/scalar.
-            render_plugins=[JsonRenderPlugin(path=["/", "/openapi.json"]), ScalarRenderPlugin()],
+            # /schema is the JSON document itself; a browsable page, served whole by the
+            # connector (no CDN), lives at /schema/swagger.
+            render_plugins=[
+                JsonRenderPlugin(path=["/", "/openapi.json"]),
+                OfflineSwaggerPlugin("/schema"),
+            ],
         ),
         # Logging is configured once by the CLI (or the host process), not by the framework.
         logging_config=None,

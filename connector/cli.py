@@ -66,8 +66,9 @@ def _parser() -> argparse.ArgumentParser:
     dev.add_argument("--port", type=int, default=8000, help="connector port (%(default)s)")
     dev.add_argument("--cognito-port", type=int, default=9229, help="Hosted UI (%(default)s)")
     dev.add_argument("--aws-port", type=int, default=5001, help="AWS emulator (%(default)s)")
+    dev.add_argument("--app-port", type=int, default=3000, help="demo web app (%(default)s)")
     dev.add_argument(
-        "--data-dir", type=Path, default=Path(".connector/dev"), help="SQLite file and key"
+        "--data-dir", type=Path, default=Path(".connector/dev"), help="SQLite file, keys, env file"
     )
     dev.set_defaults(handler=_dev)
 
@@ -209,6 +210,7 @@ def _dev(args: argparse.Namespace) -> int:
             port=args.port,
             cognito_port=args.cognito_port,
             aws_port=args.aws_port,
+            app_port=args.app_port,
             data_dir=args.data_dir,
         )
     )

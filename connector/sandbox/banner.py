@@ -8,16 +8,18 @@ import msgspec
 
 READY_MARKER = "CONNECTOR_DEV_READY"
 DEMO_USER_ID = "demo-user"
-COMING = "(coming with AWS operations)"
 _RULE = "=" * 78
 
 
 class DevFacts(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
     """Everything a person or a test needs to use the running sandbox."""
 
+    demo_app_url: str
+    """The demo web app: the place to start."""
     connector_url: str
     hosted_ui_url: str
     demo_return_url: str
+    """A return URL that only shows what the connector sent (for flows driven by hand)."""
     aws_endpoint_url: str
     region: str
     username: str
@@ -33,9 +35,15 @@ class DevFacts(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
     bucket: str
     objects: tuple[str, ...]
     function_name: str
+    identity_binding: str
     data_dir: str
+    env_file: str
+    keys_command: str
+    """`connector keys list` against the sandbox's database, exactly as a shell runs it."""
+    from_environment: tuple[str, ...]
+    """The CONNECTOR_* settings taken from the developer's environment (names only)."""
     served_paths: tuple[str, ...]
-    """The routes of the running connector, so callers can tell what it offers yet."""
+    """The routes of the running connector."""
 
 
 def ready_line(facts: DevFacts) -> str:
@@ -43,42 +51,55 @@ def ready_line(facts: DevFacts) -> str:
 
 
 def banner(facts: DevFacts) -> str:
-    """The human-readable summary, with copy-pasteable curl lines."""
+    """The human-readable summary: the demo app first, then copy-pasteable commands."""
     url, key = facts.connector_url, facts.api_key
     auth = f'-H "Authorization: Bearer {key}"'
     user = f'{auth} -H "X-User-Id: {facts.user_id}"'
     redirect = quote(facts.demo_return_url, safe="")
-
-    def later(path: str) -> str:
-        return "" if path in facts.served_paths else f"   {COMING}"
-
+    sign_in = f"{facts.username} / {facts.password}"
     lines = [
         _RULE,
         " connector dev: the embedded sandbox is running (Ctrl-C stops everything)",
         _RULE,
-        f" Connector      {url}   (OpenAPI at {url}/schema/scalar)",
+        f" Demo app       {facts.demo_app_url}   <- start here: pick an app user, Connect,",
+        f"                sign in as {sign_in}, and come back connected",
+        f" Connector      {url}   (OpenAPI UI at {url}/schema/swagger)",
         f" Hosted UI      {facts.hosted_ui_url}   (Cognito stand-in, issuer {facts.issuer})",
-        f" Return page    {facts.demo_return_url}",
         f" AWS emulator   {facts.aws_endpoint_url}   (moto, region {facts.region})",
-        f" Demo user      {facts.username} / {facts.password}   ({facts.email})",
+        f" Demo user      {sign_in}   ({facts.email})",
         f" API key        {key}   ({facts.api_key_name}: every scope)",
+        f" Binding        CONNECTOR_IDENTITY_BINDING={facts.identity_binding}",
         f" User pool      {facts.user_pool_id}   app client {facts.client_id}",
         f" Identity pool  {facts.identity_pool_id}",
         f" Demo data      s3://{facts.bucket} ({', '.join(facts.objects)}),"
         f" Lambda {facts.function_name}",
         f" Data dir       {facts.data_dir}",
+        f" Env file       {facts.env_file}   (URLs, $KEY, the database)",
+    ]
+    if facts.from_environment:
+        lines.append(f" Yours          {', '.join(facts.from_environment)} (from the environment)")
+    lines += [
         "",
-        " Try it (the connector acts for the user named by X-User-Id):",
+        " Beside it, in another shell (the same database; `set -a; . FILE; set +a` defines",
+        " $CONNECTOR_URL, $KEY and the rest for curl):",
+        f"   {facts.keys_command}",
+        "",
+        " By hand, as an app does it (the demo app does all this for you):",
         f"   curl -s {url}/health",
         f'   curl -s "{url}/connect?redirect_uri={redirect}" {user}',
-        "   # open data.authUrl from that answer in a browser and sign in as"
-        f" {facts.username} / {facts.password}:",
-        '   python3 -m webbrowser "<authUrl>"',
-        f"   curl -s {url}/connect/status/<state> {auth}",
+        f"   # open data.authUrl in a browser and sign in as {sign_in}",
+    ]
+    if facts.identity_binding == "confirm":
+        lines += [
+            "   # the page it returns to shows confirmation=...; within 60 s, as the same user:",
+            f"   curl -s -X POST {url}/connect/confirm {user} -H 'Content-Type: application/json'"
+            ' -d \'{"confirmation": "<confirmation>"}\'',
+        ]
+    lines += [
         f"   curl -s {url}/connection {user}",
-        f"   curl -s {url}/token {user}",
-        f"   curl -s {url}/s3/buckets {user}{later('/s3/buckets')}",
-        f"   curl -s {url}/lambda/functions {user}{later('/lambda/functions')}",
+        f"   curl -s {url}/s3/buckets {user}",
+        f"   curl -s -X POST {url}/lambda/functions/{facts.function_name}/invoke {user}"
+        ' -d \'{"payload": {"hello": 1}}\'',
         f"   curl -s -X POST {url}/disconnect {user}",
         "",
         " The emulator directly (dummy credentials 'testing'):",

@@ -1,9 +1,11 @@
-"""`connector dev`: moto, the Hosted UI stand-in and the connector, wired together on 127.0.0.1."""
+"""`connector dev`: moto, the Hosted UI stand-in, the connector and a demo app on 127.0.0.1."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import shlex
 import signal
 import sys
 import threading
@@ -17,12 +19,18 @@ import httpx
 import uvicorn
 from litestar import Litestar
 
-from connector.adapters.crypto import generate_key
 from connector.app import create_app
 from connector.sandbox.aws import REGION, AwsEmulator, use_emulator
 from connector.sandbox.banner import DEMO_USER_ID, DevFacts, banner, ready_line
+from connector.sandbox.demo_app import DemoAppConfig, create_demo_app, return_urls
 from connector.sandbox.demo_key import issue_demo_key
-from connector.sandbox.demo_page import DEMO_PATH, with_demo_page
+from connector.sandbox.environment import (
+    ENV_FILE,
+    SandboxSettings,
+    public_url,
+    sandbox_settings,
+    write_env_file,
+)
 from connector.sandbox.hosted_ui import (
     AppClient,
     HostedUi,
@@ -44,6 +52,7 @@ class DevOptions:
     port: int = 8000
     cognito_port: int = 9229
     aws_port: int = 5001
+    app_port: int = 3000
     data_dir: Path = Path(".connector/dev")
 
     @property
@@ -54,6 +63,10 @@ class DevOptions:
     def hosted_ui_url(self) -> str:
         return f"http://{LOCALHOST}:{self.cognito_port}"
 
+    @property
+    def app_url(self) -> str:
+        return f"http://{LOCALHOST}:{self.app_port}"
+
 
 def run(options: DevOptions) -> int:
     """Start everything, serve the connector in this thread, stop everything on Ctrl-C/SIGTERM."""
@@ -61,6 +74,7 @@ def run(options: DevOptions) -> int:
         (options.port, "--port"),
         (options.cognito_port, "--cognito-port"),
         (options.aws_port, "--aws-port"),
+        (options.app_port, "--app-port"),
     ):
         ensure_free(port, option)
     # SIGTERM unwinds like Ctrl-C, so the exit stack stops the stand-in and moto. SIGINT gets
@@ -82,31 +96,61 @@ def _interrupt(signum: int, frame: FrameType | None) -> None:
 def _run(options: DevOptions, running: ExitStack) -> int:
     data_dir = options.data_dir.resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
-    seeded = _start_aws(options, running)
-    _start_hosted_ui(seeded, options, running)
-    settings = Settings.from_env(_environment(seeded, options, data_dir))
+    developer = dict(os.environ)
+    connector_public_url = public_url(developer, options.connector_url)
+    seeded = _start_aws(options, f"{connector_public_url}/callback", running)
+    _start_hosted_ui(seeded, options, f"{connector_public_url}/callback", running)
+    sandbox = sandbox_settings(
+        developer,
+        sandbox=_cognito_environment(seeded, options, connector_public_url),
+        return_urls=return_urls(options.app_url),
+        data_dir=data_dir,
+    )
+    settings = Settings.from_env(sandbox.environ)
     key_name, api_key = asyncio.run(issue_demo_key(settings))
+    demo_app = create_demo_app(_demo_app_config(seeded, options, api_key))
+    _start(demo_app, options.app_port, "demo-app", running)
     app = create_app(settings)
-    facts = _facts(seeded, options, data_dir, app, key_name=key_name, api_key=api_key)
+    facts = _facts(seeded, options, sandbox, settings, app, key_name=key_name, api_key=api_key)
+    write_env_file(Path(facts.env_file), sandbox, _shell_variables(facts))
     threading.Thread(target=_announce, args=(facts,), name="announce", daemon=True).start()
     return _serve(app, options.port)
 
 
-def _start_aws(options: DevOptions, running: ExitStack) -> SeededAws:
+def _start_aws(options: DevOptions, callback_url: str, running: ExitStack) -> SeededAws:
     emulator = AwsEmulator(options.aws_port)
     emulator.start()
     running.callback(emulator.stop)
     use_emulator(emulator)
     return seed(
-        emulator.endpoint_url,
-        hosted_ui_url=options.hosted_ui_url,
-        callback_url=f"{options.connector_url}/callback",
+        emulator.endpoint_url, hosted_ui_url=options.hosted_ui_url, callback_url=callback_url
     )
 
 
-def _start_hosted_ui(seeded: SeededAws, options: DevOptions, running: ExitStack) -> None:
-    site = with_demo_page(create_hosted_ui_app(_hosted_ui(seeded, options)))
-    server = BackgroundServer(site, options.cognito_port, name="hosted-ui")
+def _start_hosted_ui(
+    seeded: SeededAws, options: DevOptions, callback_url: str, running: ExitStack
+) -> None:
+    user = seeded.user
+    hosted_ui = HostedUi(
+        HostedUiConfig(
+            user_pool_id=seeded.user_pool_id,
+            issuer_base_url=options.hosted_ui_url,
+            region=REGION,
+            clients=(
+                AppClient(
+                    client_id=seeded.client_id,
+                    client_secret=seeded.client_secret,
+                    callback_urls=(callback_url,),
+                ),
+            ),
+            users=(SandboxUser(user.username, user.password, user.email, sub=user.sub),),
+        )
+    )
+    _start(create_hosted_ui_app(hosted_ui), options.cognito_port, "hosted-ui", running)
+
+
+def _start(app: Litestar, port: int, name: str, running: ExitStack) -> None:
+    server = BackgroundServer(app, port, name=name)
     server.start()
     running.callback(server.stop)
 
@@ -118,26 +162,20 @@ def _serve(app: Litestar, port: int) -> int:
     return 0 if server.started else EXIT_FAILED
 
 
-def _hosted_ui(seeded: SeededAws, options: DevOptions) -> HostedUi:
-    user = seeded.user
-    return HostedUi(
-        HostedUiConfig(
-            user_pool_id=seeded.user_pool_id,
-            issuer_base_url=options.hosted_ui_url,
-            region=REGION,
-            clients=(
-                AppClient(
-                    client_id=seeded.client_id,
-                    client_secret=seeded.client_secret,
-                    callback_urls=(f"{options.connector_url}/callback",),
-                ),
-            ),
-            users=(SandboxUser(user.username, user.password, user.email, sub=user.sub),),
-        )
+def _demo_app_config(seeded: SeededAws, options: DevOptions, api_key: str) -> DemoAppConfig:
+    return DemoAppConfig(
+        url=options.app_url,
+        connector_url=options.connector_url,
+        api_key=api_key,
+        hosted_ui_url=options.hosted_ui_url,
+        function_name=seeded.function_name,
     )
 
 
-def _environment(seeded: SeededAws, options: DevOptions, data_dir: Path) -> dict[str, str]:
+def _cognito_environment(
+    seeded: SeededAws, options: DevOptions, connector_public_url: str
+) -> dict[str, str]:
+    """The pools and the Hosted UI: always the emulators', whatever the environment says."""
     return {
         "AWS_COGNITO_DOMAIN": options.hosted_ui_url,
         "AWS_COGNITO_CLIENT_ID": seeded.client_id,
@@ -146,35 +184,31 @@ def _environment(seeded: SeededAws, options: DevOptions, data_dir: Path) -> dict
         "AWS_COGNITO_USER_POOL_ID": seeded.user_pool_id,
         "AWS_COGNITO_IDENTITY_POOL_ID": seeded.identity_pool_id,
         "AWS_COGNITO_ISSUER": seeded.issuer,
-        "CONNECTOR_PUBLIC_URL": options.connector_url,
-        "CONNECTOR_REDIRECT_ALLOWLIST": f"{options.hosted_ui_url}{DEMO_PATH}",
-        "CONNECTOR_DATABASE_URL": f"sqlite+aiosqlite:///{data_dir / 'connector.db'}",
-        "CONNECTOR_REDIS_URL": "memory://",
-        "CONNECTOR_ENCRYPTION_KEYS": _encryption_key(data_dir / "encryption.key"),
+        "CONNECTOR_PUBLIC_URL": connector_public_url,
     }
-
-
-def _encryption_key(path: Path) -> str:
-    """The sandbox's Fernet key: made at the first start, then kept so stored tokens stay open."""
-    if not path.exists():
-        path.touch(mode=0o600)
-        path.write_text(generate_key() + "\n", encoding="ascii")
-    return path.read_text(encoding="ascii").strip()
 
 
 def _facts(
     seeded: SeededAws,
     options: DevOptions,
-    data_dir: Path,
+    sandbox: SandboxSettings,
+    settings: Settings,
     app: Litestar,
     *,
     key_name: str,
     api_key: str,
 ) -> DevFacts:
+    data_dir = options.data_dir.resolve()
+    env_file = data_dir / ENV_FILE
+    keys_command = (
+        f"set -a; . {shlex.quote(str(env_file))}; set +a; "
+        f"{shlex.quote(sys.executable)} -m connector keys list"
+    )
     return DevFacts(
+        demo_app_url=options.app_url,
         connector_url=options.connector_url,
         hosted_ui_url=options.hosted_ui_url,
-        demo_return_url=f"{options.hosted_ui_url}{DEMO_PATH}",
+        demo_return_url=return_urls(options.app_url)[1],
         aws_endpoint_url=f"http://{LOCALHOST}:{options.aws_port}",
         region=REGION,
         username=seeded.user.username,
@@ -182,7 +216,7 @@ def _facts(
         email=seeded.user.email,
         api_key=api_key,
         api_key_name=key_name,
-        user_id=DEMO_USER_ID,
+        user_id=_example_user_id(settings, seeded),
         user_pool_id=seeded.user_pool_id,
         identity_pool_id=seeded.identity_pool_id,
         client_id=seeded.client_id,
@@ -190,9 +224,41 @@ def _facts(
         bucket=seeded.bucket,
         objects=tuple(DEMO_OBJECTS),
         function_name=seeded.function_name,
+        identity_binding=_binding(settings),
         data_dir=str(data_dir),
+        env_file=str(env_file),
+        keys_command=keys_command,
+        from_environment=sandbox.from_developer,
         served_paths=tuple(sorted({route.path for route in app.routes})),
     )
+
+
+def _example_user_id(settings: Settings, seeded: SeededAws) -> str:
+    """The `X-User-Id` of the banner's examples: under `claim:`, the demo user's own claim."""
+    user = seeded.user
+    claims = {"sub": user.sub, "cognito:username": user.username, "email": user.email}
+    return claims.get(settings.binding.claim or "", DEMO_USER_ID)
+
+
+def _binding(settings: Settings) -> str:
+    """The binding mode in `CONNECTOR_IDENTITY_BINDING`'s own spelling."""
+    binding = settings.binding
+    return binding.mode if binding.claim is None else f"{binding.mode}:{binding.claim}"
+
+
+def _shell_variables(facts: DevFacts) -> dict[str, str]:
+    """What the README's and the banner's commands use, as the env file defines it."""
+    return {
+        "CONNECTOR_URL": facts.connector_url,
+        "KEY": facts.api_key,
+        "CONNECTOR_API_KEY": facts.api_key,
+        "DEMO_APP_URL": facts.demo_app_url,
+        "DEMO_RETURN_URL": facts.demo_return_url,
+        "HOSTED_UI_URL": facts.hosted_ui_url,
+        "AWS_EMULATOR_URL": facts.aws_endpoint_url,
+        "DEMO_USERNAME": facts.username,
+        "DEMO_PASSWORD": facts.password,
+    }
 
 
 def _announce(facts: DevFacts) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
@@ -32,7 +34,7 @@ async def test_authorize_renders_a_post_form_carrying_the_request(sandbox: Sandb
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/html")
     assert response.headers["x-frame-options"] == "DENY"
-    assert "form-action 'self'" in response.headers["content-security-policy"]
+    assert "default-src 'none'" in response.headers["content-security-policy"]
     form = parse_form(response.text)
     assert form.form == {"method": "post", "action": "/login"}
     assert form.hidden["client_id"] == WEB_CLIENT
@@ -168,3 +170,58 @@ async def test_public_client_login_page_works_like_the_confidential_one(sandbox:
 
     assert response.status_code == 200
     assert parse_form(response.text).hidden["client_id"] == SPA_CLIENT
+
+
+async def test_the_page_policy_lets_the_redirect_chain_through_and_runs_no_script(
+    sandbox: Sandbox,
+) -> None:
+    # Chromium checks `form-action` against every redirect after the POST (the callback, then
+    # the app's own return URL): a list here would stop the sign-in at the callback.
+    response = await sandbox.authorize()
+
+    policy = dict(
+        directive.strip().split(" ", 1)
+        for directive in response.headers["content-security-policy"].split(";")
+    )
+    assert "form-action" not in policy
+    assert policy["default-src"] == "'none'"
+    assert policy["base-uri"] == "'none'"
+    assert policy["frame-ancestors"] == "'none'"
+    style = response.text.split("<style>", 1)[1].split("</style>", 1)[0]
+    digest = base64.b64encode(hashlib.sha256(style.encode()).digest()).decode()
+    assert policy["style-src"] == f"'sha256-{digest}'"
+
+
+async def test_cancel_needs_no_script_and_skips_the_required_fields(sandbox: Sandbox) -> None:
+    response = await sandbox.authorize()
+
+    assert '<button type="submit" name="cancel" value="cancel" formnovalidate>' in response.text
+    assert "<script" not in response.text
+
+
+async def test_cancel_sends_access_denied_and_the_state_to_the_callback(sandbox: Sandbox) -> None:
+    page = await sandbox.authorize(state="s-5")
+    form = parse_form(page.text)
+
+    response = await sandbox.http.post(
+        "/login", data={**form.hidden, "username": "", "password": "", "cancel": "cancel"}
+    )
+
+    query = _redirect_query(response)
+    assert query["error"] == ["access_denied"]
+    assert query["state"] == ["s-5"]
+    assert query["error_description"]
+    assert "code" not in query
+    assert sandbox.hosted_ui.stats.login_cancels == 1
+    assert sandbox.hosted_ui.stats.login_attempts == 1
+
+
+async def test_cancel_of_a_forged_request_goes_nowhere(sandbox: Sandbox) -> None:
+    page = await sandbox.authorize(state="s-6")
+    forged = {**parse_form(page.text).hidden, "redirect_uri": "http://evil.test/cb"}
+
+    response = await sandbox.http.post("/login", data={**forged, "cancel": "cancel"})
+
+    assert response.status_code == 400
+    assert "location" not in response.headers
+    assert sandbox.hosted_ui.stats.login_cancels == 0

@@ -242,3 +242,16 @@ async def test_minted_access_token_is_accepted_at_userinfo(sandbox: Sandbox) -> 
     response = await sandbox.userinfo(sandbox.hosted_ui.mint_access_token("alice"))
     assert response.status_code == 200
     assert response.json()["username"] == "alice"
+
+
+async def test_only_revocations_that_end_a_live_sign_in_are_counted(sandbox: Sandbox) -> None:
+    first, second = await sandbox.tokens(), await sandbox.tokens()
+
+    await sandbox.revoke(first["refresh_token"])
+    await sandbox.revoke(first["refresh_token"])
+    await sandbox.revoke("unknown-token")
+    await sandbox.revoke(second["refresh_token"])
+
+    assert sandbox.hosted_ui.stats.revocations == 4
+    assert sandbox.hosted_ui.stats.sign_ins_revoked == 2
+    assert (await sandbox.http.get("/_sandbox/stats")).json()["sign_ins_revoked"] == 2

@@ -29,6 +29,7 @@ AnyRequest = Request[Any, Any, Any]
 _FORM = "application/x-www-form-urlencoded"
 _NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 LOGIN_FAILED = "Incorrect username or password."
+CANCELLED = "The user cancelled the sign-in."
 
 
 def _params(values: MultiDict[Any] | FormMultiDict) -> Params:
@@ -87,14 +88,28 @@ def authorize(request: AnyRequest, hosted_ui: NamedDependency[HostedUi]) -> Resp
     return valid if isinstance(valid, Response) else _html(login_page(valid.hidden_fields()))
 
 
+def _cancelled(request: AuthorizeRequest) -> dict[str, str | None]:
+    """What Cognito appends when the user declines: RFC 6749's `access_denied`, a description
+    (free text, never to be parsed), and the state."""
+    return {
+        "error_description": CANCELLED,
+        "error": "access_denied",
+        "state": request.state,
+    }
+
+
 @post("/login", status_code=200)
 async def login(request: AnyRequest, hosted_ui: NamedDependency[HostedUi]) -> Response[Any]:
-    """Check the credentials; on success 302 to the callback with a one-time code and the state."""
+    """Check the credentials; on success 302 to the callback with a one-time code and the state.
+    Cancel: 302 to the callback with `error=access_denied` and the state, as Cognito does."""
     hosted_ui.stats.login_attempts += 1
     form = _params(await request.form())
     valid = _validate(hosted_ui, form)
     if isinstance(valid, Response):
         return valid
+    if form.get("cancel"):
+        hosted_ui.stats.login_cancels += 1
+        return Redirect(redirect_with(valid.redirect_uri, _cancelled(valid)), status_code=302)
     username, password = (form.get("username") or [""])[0], (form.get("password") or [""])[0]
     user = await hosted_ui.directory.authenticate(username, password) if username else None
     if user is None:

@@ -18,5 +18,7 @@ async def revoke(hosted_ui: HostedUi, form: Params, authorization: str | None) -
     if looks_like_jwt(presented) is not None:
         raise OAuthError("unsupported_token_type", "Only refresh tokens can be revoked.")
     session = hosted_ui.store.session(presented)
-    if session is not None and session.client_id == client.client_id:
-        hosted_ui.store.revoke_origin(session.origin_jti)
+    if session is None or session.client_id != client.client_id:
+        return  # unknown, or another client's: 200 and nothing changes, as Cognito does
+    if hosted_ui.store.revoke_origin(session.origin_jti):
+        hosted_ui.stats.sign_ins_revoked += 1

@@ -97,10 +97,13 @@ class TokenStore:
         with self._lock:
             return self._sessions.get(token)
 
-    def revoke_origin(self, origin_jti: str) -> None:
-        """Revoke a sign-in: every refresh token of the family and every token issued from it."""
+    def revoke_origin(self, origin_jti: str) -> bool:
+        """Revoke a sign-in: every refresh token of the family and every token issued from it.
+        True if it was live until now."""
         with self._lock:
+            fresh = origin_jti not in self._revoked_origins
             self._revoked_origins.add(origin_jti)
+            return fresh
 
     def revoke_user(self, username: str) -> int:
         """Revoke every sign-in of the user (a global sign-out); returns how many were live."""

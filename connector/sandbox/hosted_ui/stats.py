@@ -13,6 +13,7 @@ class HostedUiStats:
     authorize: int = 0
     login_attempts: int = 0
     login_failures: int = 0
+    login_cancels: int = 0
     token_requests: int = 0
     code_grants: int = 0
     refresh_grants: int = 0
@@ -20,6 +21,9 @@ class HostedUiStats:
     """Successful token responses (code exchanges and refreshes together)."""
     token_errors: int = 0
     revocations: int = 0
+    sign_ins_revoked: int = 0
+    """Live sign-ins (refresh-token families) that /oauth2/revoke ended: unknown, foreign or
+    already revoked tokens are not counted."""
     userinfo: int = 0
     jwks: int = 0
     openid_configuration: int = 0
