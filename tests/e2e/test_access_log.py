@@ -1,6 +1,7 @@
-"""No query string in any access line: codes and states reach the connector (and the Hosted UI
-stand-in) in the query, and the real uvicorn access log of `connector serve` (one worker or
-several) and of `connector dev` (both servers) must not write them down."""
+"""No query string in any access line: codes, states and confirmations reach the connector,
+the Hosted UI stand-in and the demo app in the query, and the real uvicorn access log of
+`connector serve` (one worker or several) and of `connector dev` (every server) must not write
+them down."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -80,17 +82,21 @@ def test_connector_serve_logs_requests_without_their_query(
     assert SECRET_STATE not in out + err
 
 
-def test_connector_dev_logs_requests_to_both_servers_without_their_query(
+def test_connector_dev_logs_requests_to_its_servers_without_their_query(
     tmp_path: Path,
 ) -> None:
     with running_dev_stack(tmp_path) as stack:
-        log = tmp_path / "dev.log"
         httpx.get(f"{stack.url}/callback", params=QUERY, timeout=10)
         authorize = {"client_id": "nobody", "response_type": "code", **QUERY}
         httpx.get(f"{stack.facts['hostedUiUrl']}/oauth2/authorize", params=authorize, timeout=10)
-        wait_for(lambda: "GET /oauth2/authorize HTTP/1.1" in log.read_text(), timeout=10)
-        text = log.read_text()
+        # The demo app's return URL, as the connector sends a browser back with a confirmation.
+        back = {"status": "pending", "state": SECRET_STATE, "confirmation": SECRET_CODE}
+        httpx.get(stack.facts["demoReturnUrl"], params=back, timeout=10)
+        return_path = urlsplit(stack.facts["demoReturnUrl"]).path
+        wait_for(lambda: f"GET {return_path} HTTP/1.1" in stack.log.read_text(), timeout=10)
+        text = stack.log.read_text()
     assert '"GET /callback HTTP/1.1" 400' in text, text[-4000:]
     assert '"GET /oauth2/authorize HTTP/1.1" 400' in text, text[-4000:]
+    assert f'"GET {return_path} HTTP/1.1"' in text, text[-4000:]
     assert SECRET_CODE not in text
     assert SECRET_STATE not in text
