@@ -8,23 +8,21 @@ from contextlib import asynccontextmanager
 
 from litestar import Litestar
 from litestar.datastructures import State
-from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
 
 from connector import __version__
 from connector.api.connections import ConnectionController
-from connector.api.credentials import get_credentials
+from connector.api.dependencies import SERVICES
 from connector.api.exception_handlers import EXCEPTION_HANDLERS
 from connector.api.functions import FunctionController
+from connector.api.guards import SECURITY_COMPONENTS
 from connector.api.health import HealthController, Readiness
 from connector.api.metrics import PROMETHEUS, MetricsController
-from connector.api.oauth import CallbackController, ConnectController, disconnect
+from connector.api.oauth import CallbackController, ConnectController
 from connector.api.request import ConnectorRequest
-from connector.api.rpc import rpc
+from connector.api.rpc import RpcController
 from connector.api.s3 import S3Controller
-from connector.api.security import SECURITY_COMPONENTS, provide_services
-from connector.api.tokens import get_token
 from connector.bootstrap import Container, build_container
 from connector.openapi_ui import OfflineSwaggerPlugin
 from connector.settings import Settings
@@ -67,18 +65,15 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
             HealthController,
             ConnectController,
             CallbackController,
-            disconnect,
             ConnectionController,
-            get_token,
-            get_credentials,
             S3Controller,
             FunctionController,
-            rpc,
+            RpcController,
             MetricsController,
         ],
         middleware=[PROMETHEUS.middleware],
         request_class=ConnectorRequest,
-        dependencies={"services": Provide(provide_services)},
+        dependencies=SERVICES,
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=[lifespan],
         state=state,

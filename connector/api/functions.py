@@ -7,16 +7,17 @@ from typing import Annotated
 from litestar import Controller, get, post
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
-from connector.api import operations
 from connector.api.aws_schemas import (
     FunctionDetailView,
     FunctionPageData,
     InvokeBody,
     InvokeData,
+    view,
 )
+from connector.api.dependencies import ACTING_FOR_USER, Caller, OAuthDep, UserId
 from connector.api.envelope import ApiResponse, ok
-from connector.api.responses import AS_USER
-from connector.api.security import Caller, ServicesDep, UserId, acting_for_user
+from connector.api.guards import SECURITY, authenticated, requires
+from connector.api.responses import as_user_responses
 from connector.domain.models import Scope
 from connector.errors import ErrorCode
 
@@ -26,18 +27,22 @@ MAX_ITEMS_DOC = "1 to 10000 (Lambda sends at most 50)"
 class FunctionController(Controller):
     path = "/lambda/functions"
     tags = ["lambda"]
+    security = SECURITY
+    guards = [authenticated]
+    dependencies = ACTING_FOR_USER
 
     @get(
         "/",
         operation_id="listFunctions",
-        **acting_for_user(Scope.LAMBDA_READ, *AS_USER, ErrorCode.LIST_FUNCTIONS_FAILED),
+        guards=[requires(Scope.LAMBDA_READ)],
+        responses=as_user_responses(ErrorCode.LIST_FUNCTIONS_FAILED),
     )
     async def list_functions(
         self,
         *,
-        services: ServicesDep,
-        caller: Caller,
         user_id: UserId,
+        oauth: OAuthDep,
+        caller: Caller,
         marker: FromQuery[str | None] = None,
         max_items: Annotated[
             int, QueryParameter(name="maxItems", description="1 to 10000 (Lambda sends at most 50)")
@@ -45,38 +50,37 @@ class FunctionController(Controller):
     ) -> ApiResponse[FunctionPageData]:
         """One page of functions, narrowed to the key's function patterns (so a page may hold
         fewer than `maxItems` while `nextMarker` goes on); pass `nextMarker` back as `marker`."""
-        page = await operations.list_functions(
-            services, caller, user_id, marker=marker, max_items=max_items
+        page = await oauth.functions.list_functions(
+            caller, user_id, marker=marker, max_items=max_items
         )
-        return ok(page)
+        return ok(view(page, FunctionPageData))
 
     @get(
         "/{name:str}",
         operation_id="getFunction",
-        **acting_for_user(
-            Scope.LAMBDA_READ, *AS_USER, ErrorCode.NOT_FOUND, ErrorCode.GET_FUNCTION_FAILED
-        ),
+        guards=[requires(Scope.LAMBDA_READ)],
+        responses=as_user_responses(ErrorCode.NOT_FOUND, ErrorCode.GET_FUNCTION_FAILED),
     )
     async def get_function(
-        self, *, services: ServicesDep, caller: Caller, user_id: UserId, name: FromPath[str]
+        self, *, user_id: UserId, oauth: OAuthDep, caller: Caller, name: FromPath[str]
     ) -> ApiResponse[FunctionDetailView]:
         """The function's configuration. `name` may be a name, an ARN or name:qualifier."""
-        return ok(await operations.get_function(services, caller, user_id, name))
+        detail = await oauth.functions.get_function(caller, user_id, name)
+        return ok(view(detail, FunctionDetailView))
 
     @post(
         "/{name:str}/invoke",
         operation_id="invokeFunction",
         status_code=200,
-        **acting_for_user(
-            Scope.LAMBDA_INVOKE, *AS_USER, ErrorCode.NOT_FOUND, ErrorCode.INVOKE_LAMBDA_FAILED
-        ),
+        guards=[requires(Scope.LAMBDA_INVOKE)],
+        responses=as_user_responses(ErrorCode.NOT_FOUND, ErrorCode.INVOKE_LAMBDA_FAILED),
     )
     async def invoke(
         self,
         *,
-        services: ServicesDep,
-        caller: Caller,
         user_id: UserId,
+        oauth: OAuthDep,
+        caller: Caller,
         name: FromPath[str],
         data: JSONBody[InvokeBody],
     ) -> ApiResponse[InvokeData]:
@@ -84,8 +88,7 @@ class FunctionController(Controller):
         `functionError` (with its payload) in a successful answer: the call itself worked.
         `Event` queues the call (statusCode 202, payload null); `logType: Tail` returns the
         last 4 KB of the log in `logResult`."""
-        result = await operations.invoke(
-            services,
+        result = await oauth.functions.invoke(
             caller,
             user_id,
             name,
@@ -93,4 +96,4 @@ class FunctionController(Controller):
             invocation_type=data.invocation_type,
             log_type=data.log_type,
         )
-        return ok(result)
+        return ok(view(result, InvokeData))

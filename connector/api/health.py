@@ -8,10 +8,10 @@ from typing import Any, Literal
 from litestar import Controller, Request, get
 
 from connector import __version__
+from connector.api.dependencies import ServicesDep
 from connector.api.envelope import ApiResponse, ok
 from connector.api.responses import error_responses
 from connector.api.schemas import HealthChecks, HealthData, Wire
-from connector.api.security import ServicesDep
 from connector.errors import ErrorCode, UpstreamUnavailableError
 
 Phase = Literal["starting", "ready", "stopping"]

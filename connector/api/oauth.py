@@ -1,39 +1,35 @@
-"""The connection flow: /connect, /callback (browser and API), status polling, disconnect."""
+"""The connection flow: /connect (start, confirm, reject, status) and /callback (browser, API)."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, post
-from litestar.di import Provide
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
-from connector.api import operations
+from connector.api.dependencies import (
+    CALLER,
+    OAUTH,
+    OPTIONAL_USER_ID,
+    USER_ID,
+    Caller,
+    OAuthDep,
+    OptionalUserId,
+    UserId,
+)
 from connector.api.envelope import ApiResponse, ErrorResponse, ok
 from connector.api.exception_handlers import envelope_response
+from connector.api.guards import SECURITY, authenticated, requires
 from connector.api.pages import NO_LEAK_HEADERS, accepts_json, page, redirect_back
 from connector.api.responses import error_responses
 from connector.api.schemas import (
     CallbackBody,
     ConfirmationBody,
     ConnectionView,
-    DisconnectData,
     FlowStartData,
     FlowStatusData,
     RejectedData,
-)
-from connector.api.security import (
-    SECURITY,
-    Caller,
-    OptionalUserId,
-    ServicesDep,
-    UserId,
-    acting_for_user,
-    provide_api_key,
-    provide_optional_user_id,
-    provide_user_id,
-    requires,
 )
 from connector.domain.models import Scope
 from connector.errors import ConnectorError, ErrorCode, InvalidStateError
@@ -46,20 +42,20 @@ class ConnectController(Controller):
     path = "/connect"
     tags = ["connection"]
     security = SECURITY
-    guards = [requires(Scope.CONNECT)]
-    dependencies = {"caller": Provide(provide_api_key)}
+    guards = [authenticated, requires(Scope.CONNECT)]
+    dependencies = {"caller": CALLER, "oauth": OAUTH}
 
     @get(
         operation_id="connect",
-        dependencies={"user_id": Provide(provide_user_id)},
+        dependencies={"user_id": USER_ID},
         responses=error_responses(ErrorCode.MISSING_USER_ID, *_FLOW_ERRORS),
     )
     async def connect(
         self,
         *,
-        services: ServicesDep,
-        caller: Caller,
         user_id: UserId,
+        oauth: OAuthDep,
+        caller: Caller,
         redirect_uri: Annotated[
             str | None,
             QueryParameter(
@@ -84,16 +80,16 @@ class ConnectController(Controller):
     ) -> ApiResponse[FlowStartData]:
         """Start a flow: send the user's browser to `authUrl` (Cognito Hosted UI, PKCE S256).
         The `state` is single-use and expires at `expiresAt` (10 minutes)."""
-        start = await operations.connect(
-            services, caller, user_id, redirect_uri, login_hint=login_hint, replace=replace
+        start = await oauth.flow.start(
+            user_id, redirect_uri, key_id=caller.id, login_hint=login_hint, replace=replace
         )
-        return ok(start)
+        return ok(FlowStartData.of(start))
 
     @post(
         "/confirm",
         operation_id="confirmConnect",
         status_code=200,
-        dependencies={"user_id": Provide(provide_user_id)},
+        dependencies={"user_id": USER_ID},
         responses=error_responses(
             ErrorCode.MISSING_USER_ID,
             ErrorCode.INVALID_STATE,
@@ -103,9 +99,9 @@ class ConnectController(Controller):
     )
     async def confirm(
         self,
-        services: ServicesDep,
-        caller: Caller,
         user_id: UserId,
+        oauth: OAuthDep,
+        caller: Caller,
         data: JSONBody[ConfirmationBody],
     ) -> ApiResponse[ConnectionView]:
         """Binding `confirm`: the app's return URL received `status=pending&state=…&confirmation=…`;
@@ -114,7 +110,8 @@ class ConnectController(Controller):
         the connection is stored and returned (`username`/`email` say who signed in). Another
         user: 409 IDENTITY_MISMATCH, nothing stored, the sign-in revoked. Unknown, reused or
         expired (60 s) confirmation, or another key: 400 INVALID_STATE."""
-        return ok(await operations.confirm_connect(services, caller, user_id, data.confirmation))
+        connection = await oauth.flow.confirm(data.confirmation, key_id=caller.id, user_id=user_id)
+        return ok(ConnectionView.of(connection))
 
     @post(
         "/reject",
@@ -123,11 +120,12 @@ class ConnectController(Controller):
         responses=error_responses(ErrorCode.INVALID_STATE, *_FLOW_ERRORS),
     )
     async def reject(
-        self, services: ServicesDep, caller: Caller, data: JSONBody[ConfirmationBody]
+        self, oauth: OAuthDep, caller: Caller, data: JSONBody[ConfirmationBody]
     ) -> ApiResponse[RejectedData]:
         """Binding `confirm`: the app has no signed-in user for this sign-in (or its session
         does not know the `state`): the pending sign-in is dropped and revoked at Cognito."""
-        return ok(await operations.reject_connect(services, caller, data.confirmation))
+        await oauth.flow.reject(data.confirmation, key_id=caller.id)
+        return ok(RejectedData(rejected=True))
 
     # `state` is a reserved Litestar kwarg: the path parameter is named `flow_state`.
     @get(
@@ -136,18 +134,19 @@ class ConnectController(Controller):
         responses=error_responses(ErrorCode.UPSTREAM_UNAVAILABLE),
     )
     async def get_status(
-        self, services: ServicesDep, flow_state: FromPath[str]
+        self, oauth: OAuthDep, flow_state: FromPath[str]
     ) -> ApiResponse[FlowStatusData]:
         """`pending`, `pending_confirmation`, `completed`, `failed` or `expired` (unknown states
         read `expired`). Needs the `connect` scope but no X-User-Id: the state itself is the
         capability."""
-        status = await services.oauth().flow.status(flow_state)
+        status = await oauth.flow.status(flow_state)
         return ok(FlowStatusData(state=flow_state, status=status.value))
 
 
 class CallbackController(Controller):
     path = "/callback"
     tags = ["connection"]
+    dependencies = {"oauth": OAUTH}
 
     @get(
         operation_id="browserCallback",
@@ -167,7 +166,7 @@ class CallbackController(Controller):
     async def browser_callback(
         self,
         request: Request[Any, Any, Any],
-        services: ServicesDep,
+        oauth: OAuthDep,
         flow_state: Annotated[str | None, QueryParameter(name="state")] = None,
         code: FromQuery[str | None] = None,
         error: FromQuery[str | None] = None,
@@ -178,7 +177,7 @@ class CallbackController(Controller):
         user cancelled); an HTML page when the flow has no return URL; 400 `INVALID_STATE`
         (no redirect) for an unknown or reused state."""
         try:
-            outcome = await services.oauth().flow.finish_in_browser(
+            outcome = await oauth.flow.finish_in_browser(
                 flow_state or "", code=code, upstream_error=error
             )
         except InvalidStateError as exc:
@@ -187,10 +186,10 @@ class CallbackController(Controller):
 
     @post(
         operation_id="completeCallback",
-        guards=[requires(Scope.CONNECT)],
+        guards=[authenticated, requires(Scope.CONNECT)],
         dependencies={
-            "caller": Provide(provide_api_key),
-            "expected_user": Provide(provide_optional_user_id),
+            "caller": CALLER,
+            "expected_user": OPTIONAL_USER_ID,
         },
         security=SECURITY,
         status_code=200,
@@ -204,7 +203,7 @@ class CallbackController(Controller):
     )
     async def complete_callback(
         self,
-        services: ServicesDep,
+        oauth: OAuthDep,
         caller: Caller,
         data: JSONBody[CallbackBody],
         expected_user: OptionalUserId,
@@ -212,23 +211,10 @@ class CallbackController(Controller):
         """For apps that receive the code themselves: one step. X-User-Id names the app's
         signed-in user, who must be the state's user (required unless the binding is `none`),
         and the key must be the one that started the flow. Any refusal burns the state."""
-        connection = await operations.complete_callback(
-            services, caller, code=data.code, state=data.state, user_id=expected_user
+        connection = await oauth.flow.complete(
+            data.state, code=data.code, key_id=caller.id, user_id=expected_user
         )
-        return ok(connection)
-
-
-@post(
-    "/disconnect",
-    operation_id="disconnect",
-    tags=["connection"],
-    status_code=200,
-    **acting_for_user(Scope.CONNECT),
-)
-async def disconnect(services: ServicesDep, user_id: UserId) -> ApiResponse[DisconnectData]:
-    """Revoke the refresh token at Cognito, delete the connection and every cached item.
-    Idempotent; `revoked` says whether Cognito accepted the revocation."""
-    return ok(await operations.disconnect(services, user_id))
+        return ok(ConnectionView.of(connection))
 
 
 def _outcome_response(request: Request[Any, Any, Any], outcome: CallbackOutcome) -> Response[Any]:

@@ -39,3 +39,8 @@ def error_responses(*codes: ErrorCode, authenticated: bool = True) -> dict[int, 
         )
         for status, names in by_status.items()
     }
+
+
+def as_user_responses(*codes: ErrorCode) -> dict[int, ResponseSpec]:
+    """The failures of a route that acts in AWS as the user named by X-User-Id."""
+    return error_responses(ErrorCode.MISSING_USER_ID, *AS_USER, *codes)

@@ -7,18 +7,18 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from litestar import Request, Response, post
+from litestar import Controller, Request, Response, post
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import OpenAPIMediaType, Operation, RequestBody, Schema
 from litestar.openapi.spec.enums import OpenAPIType
 
 from connector.api.envelope import ErrorResponse, failure, ok
 from connector.api.exception_handlers import envelope_response
+from connector.api.guards import SECURITY, authenticated, caller_of, services_of
 from connector.api.inline_budget import InlineBudget
 from connector.api.jsonrpc import METHOD_NOT_FOUND, Call, RpcFaultError, RpcResponse, parse
 from connector.api.responses import error_responses
 from connector.api.rpc_methods import METHODS, Context
-from connector.api.security import SECURITY, requires, services_of
 from connector.errors import ConnectorError, InternalError, ValidationError
 from connector.services.access import require_scope
 from connector.settings import RpcSettings
@@ -58,60 +58,64 @@ class _RpcOperation(Operation):
         )
 
 
-@post(
-    "/rpc",
-    operation_id="rpc",
-    tags=["rpc"],
-    status_code=200,
-    guards=[requires(None)],
-    security=SECURITY,
-    operation_class=_RpcOperation,
-    request_max_body_size=None,  # bounded below, by a limit drawn from the settings
-    responses={
-        **error_responses(),
-        413: ResponseSpec(
-            data_container=ErrorResponse,
-            description="Failure envelope, code VALIDATION_ERROR: the body is larger than the"
-            " inline budget as base64 and 1 MiB",
-        ),
-    },
-)
-async def rpc(request: Request[Any, Any, Any]) -> Response[RpcResponse | list[RpcResponse] | None]:
-    """JSON-RPC 2.0: one call or a batch (a few calls at a time). Methods: connect, callback,
-    confirmConnect, rejectConnect, disconnect, getConnection, getToken, getCredentials,
-    listBuckets, listObjects, getObject, putObject, deleteObject, presign, listFunctions,
-    getFunction, invokeLambda.
+class RpcController(Controller):
+    path = "/rpc"
+    tags = ["rpc"]
+    security = SECURITY
+    guards = [authenticated]
 
-    The API key is checked first (401 envelope). Then the answer is 200 with JSON-RPC
-    responses whose `result` is the ApiResponse envelope of the REST twin (FORBIDDEN when the
-    key lacks the method's scope). Faults: -32700 parse error, -32600 invalid request (an empty
-    or oversized batch too), -32601 method not found, -32602 invalid params (a malformed
-    `userId` too). Notifications (no `id`) get no response; only notifications: 204.
-    `getObject` returns base64 up to the configured limit (default 5 MiB); `putObject` takes
-    `body` as base64 and `contentType`. One request carries at most that many object bytes
-    inline, over all its calls: calls past it are VALIDATION_ERROR pointing to presign, and a
-    body larger than that much base64 plus 1 MiB is refused whole (413 VALIDATION_ERROR).
-    X-User-Id is ignored: `params.userId` names the user."""
-    settings: RpcSettings = request.app.state.container.settings.rpc
-    body = await _body_within(request, settings.max_request_bytes)
-    if body is None:
-        return envelope_response(_body_too_large(settings.max_request_bytes), status=413)
-    parsed = parse(body, max_batch=settings.max_batch)
-    if isinstance(parsed, RpcResponse):
-        return Response(parsed)
-    budget = InlineBudget(total=settings.max_inline_bytes, per_object=settings.max_object_bytes)
-    context = Context(services_of(request), request.state.api_key, budget)
-    running = asyncio.Semaphore(settings.batch_concurrency)
+    @post(
+        operation_id="rpc",
+        status_code=200,
+        operation_class=_RpcOperation,
+        request_max_body_size=None,  # bounded below, by a limit drawn from the settings
+        responses={
+            **error_responses(),
+            413: ResponseSpec(
+                data_container=ErrorResponse,
+                description="Failure envelope, code VALIDATION_ERROR: the body is larger than the"
+                " inline budget as base64 and 1 MiB",
+            ),
+        },
+    )
+    async def rpc(
+        self, request: Request[Any, Any, Any]
+    ) -> Response[RpcResponse | list[RpcResponse] | None]:
+        """JSON-RPC 2.0: one call or a batch (a few calls at a time). Methods: connect, callback,
+        confirmConnect, rejectConnect, disconnect, getConnection, getToken, getCredentials,
+        listBuckets, listObjects, getObject, putObject, deleteObject, presign, listFunctions,
+        getFunction, invokeLambda.
 
-    async def respond(item: Call | RpcResponse) -> RpcResponse | None:
-        async with running:
-            return await _respond(context, item)
+        The API key is checked first (401 envelope). Then the answer is 200 with JSON-RPC
+        responses whose `result` is the ApiResponse envelope of the REST twin (FORBIDDEN when the
+        key lacks the method's scope). Faults: -32700 parse error, -32600 invalid request (an empty
+        or oversized batch too), -32601 method not found, -32602 invalid params (a malformed
+        `userId` too). Notifications (no `id`) get no response; only notifications: 204.
+        `getObject` returns base64 up to the configured limit (default 5 MiB); `putObject` takes
+        `body` as base64 and `contentType`. One request carries at most that many object bytes
+        inline, over all its calls: calls past it are VALIDATION_ERROR pointing to presign, and a
+        body larger than that much base64 plus 1 MiB is refused whole (413 VALIDATION_ERROR).
+        X-User-Id is ignored: `params.userId` names the user."""
+        settings: RpcSettings = request.app.state.container.settings.rpc
+        body = await _body_within(request, settings.max_request_bytes)
+        if body is None:
+            return envelope_response(_body_too_large(settings.max_request_bytes), status=413)
+        parsed = parse(body, max_batch=settings.max_batch)
+        if isinstance(parsed, RpcResponse):
+            return Response(parsed)
+        budget = InlineBudget(total=settings.max_inline_bytes, per_object=settings.max_object_bytes)
+        context = Context(services_of(request), caller_of(request), budget)
+        running = asyncio.Semaphore(settings.batch_concurrency)
 
-    answers = await asyncio.gather(*(respond(item) for item in parsed.items))
-    responses = [answer for answer in answers if answer is not None]
-    if not responses:
-        return Response(None, status_code=204)
-    return Response(responses if parsed.batch else responses[0])
+        async def respond(item: Call | RpcResponse) -> RpcResponse | None:
+            async with running:
+                return await _respond(context, item)
+
+        answers = await asyncio.gather(*(respond(item) for item in parsed.items))
+        responses = [answer for answer in answers if answer is not None]
+        if not responses:
+            return Response(None, status_code=204)
+        return Response(responses if parsed.batch else responses[0])
 
 
 async def _body_within(request: Request[Any, Any, Any], limit: int) -> bytes | None:

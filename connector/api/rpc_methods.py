@@ -1,5 +1,5 @@
-"""The JSON-RPC methods: each one's params (the REST names), its scope, and the operation it
-runs — the same `operations` the REST routes run."""
+"""The JSON-RPC methods: each one's params (the REST names), its scope, and the service call it
+makes, answered with the same wire views as the REST routes."""
 
 from __future__ import annotations
 
@@ -11,15 +11,34 @@ from typing import Any, Generic, Literal, TypeVar
 
 import msgspec
 
-from connector.api import operations as op
+from connector.api.aws_schemas import (
+    BucketsData,
+    DeletedData,
+    FunctionDetailView,
+    FunctionPageData,
+    InvokeData,
+    ObjectBytesData,
+    ObjectPageData,
+    PresignData,
+    StoredObjectData,
+    view,
+)
 from connector.api.inline_budget import InlineBudget
 from connector.api.jsonrpc import INVALID_PARAMS, RpcFaultError
 from connector.api.problems import problem_of
-from connector.api.schemas import Wire
+from connector.api.schemas import (
+    ConnectionView,
+    CredentialsData,
+    DisconnectData,
+    FlowStartData,
+    RejectedData,
+    TokenData,
+    Wire,
+)
 from connector.domain.identifiers import parse_user_id
 from connector.domain.models import ApiKey, Scope
 from connector.errors import ConnectorError
-from connector.services.container import Services
+from connector.services.container import OAuthServices, Services
 
 P = TypeVar("P", bound=Wire)
 
@@ -102,6 +121,10 @@ class Context:
     budget: InlineBudget
     """Object bytes the request may still carry inline, shared by the calls of a batch."""
 
+    @property
+    def oauth(self) -> OAuthServices:
+        return self.services.oauth()
+
 
 @dataclass(frozen=True, slots=True)
 class Method(Generic[P]):
@@ -151,124 +174,159 @@ async def _one_chunk(data: bytes) -> AsyncIterator[bytes]:
     yield data
 
 
-async def _put(c: Context, p: PutObjectParams) -> Any:
+async def _put(c: Context, p: PutObjectParams) -> StoredObjectData:
     data = _body(p, c.budget)
-    return await op.put_object(
-        c.services,
+    stored = await c.oauth.s3.put_object(
         c.caller,
         p.user_id,
         p.bucket,
         p.key,
-        body=_one_chunk(data),
+        _one_chunk(data),
         content_type=p.content_type,
         content_length=len(data),
     )
+    return view(stored, StoredObjectData)
+
+
+async def _get(c: Context, p: ObjectParams) -> ObjectBytesData:
+    """The whole object, base64, when it fits the request's inline budget: its Content-Length
+    is claimed before a byte is read, and what is read is counted as it arrives, so an object
+    past the budget is never held."""
+    claim = c.budget.claim("key")
+    opened = await c.oauth.s3.open_object(c.caller, p.user_id, p.bucket, p.key)
+    try:
+        if opened.content_length is not None:
+            claim.grow_to(opened.content_length)
+        body = bytearray()
+        async for chunk in opened.chunks:
+            body += chunk
+            if len(body) > claim.size:
+                claim.grow_to(len(body))
+    except BaseException:
+        claim.release()  # not carried: the bytes go back to the batch
+        raise
+    finally:
+        await opened.aclose()
+    return ObjectBytesData(
+        bucket=p.bucket,
+        key=p.key,
+        content_type=opened.content_type,
+        etag=opened.etag,
+        body=base64.b64encode(body).decode("ascii"),
+    )
+
+
+async def _connect(c: Context, p: ConnectParams) -> FlowStartData:
+    start = await c.oauth.flow.start(
+        p.user_id, p.redirect_uri, key_id=c.caller.id, login_hint=p.login_hint, replace=p.replace
+    )
+    return FlowStartData.of(start)
+
+
+async def _callback(c: Context, p: CallbackParams) -> ConnectionView:
+    connection = await c.oauth.flow.complete(
+        p.state, code=p.code, key_id=c.caller.id, user_id=p.user_id
+    )
+    return ConnectionView.of(connection)
+
+
+async def _confirm(c: Context, p: ConfirmParams) -> ConnectionView:
+    connection = await c.oauth.flow.confirm(p.confirmation, key_id=c.caller.id, user_id=p.user_id)
+    return ConnectionView.of(connection)
+
+
+async def _reject(c: Context, p: RejectParams) -> RejectedData:
+    await c.oauth.flow.reject(p.confirmation, key_id=c.caller.id)
+    return RejectedData(rejected=True)
+
+
+async def _disconnect(c: Context, p: Params) -> DisconnectData:
+    return DisconnectData.of(await c.oauth.disconnect.disconnect(p.user_id))
+
+
+async def _connection(c: Context, p: Params) -> ConnectionView:
+    return ConnectionView.of(await c.services.connections.get(p.user_id))
+
+
+async def _token(c: Context, p: Params) -> TokenData:
+    return TokenData.of(await c.oauth.tokens.get_tokens(p.user_id))
+
+
+async def _credentials(c: Context, p: Params) -> CredentialsData:
+    return CredentialsData.of(await c.oauth.credentials.get_credentials(p.user_id))
+
+
+async def _buckets(c: Context, p: Params) -> BucketsData:
+    return view({"buckets": await c.oauth.s3.list_buckets(c.caller, p.user_id)}, BucketsData)
+
+
+async def _objects(c: Context, p: ListObjectsParams) -> ObjectPageData:
+    page = await c.oauth.s3.list_objects(
+        c.caller,
+        p.user_id,
+        p.bucket,
+        prefix=p.prefix,
+        delimiter=p.delimiter,
+        max_keys=p.max_keys,
+        continuation_token=p.continuation_token,
+    )
+    return view(page, ObjectPageData)
+
+
+async def _delete(c: Context, p: ObjectParams) -> DeletedData:
+    await c.oauth.s3.delete_object(c.caller, p.user_id, p.bucket, p.key)
+    return DeletedData(deleted=True)
+
+
+async def _presign(c: Context, p: PresignParams) -> PresignData:
+    signed = await c.oauth.s3.presign(
+        c.caller, p.user_id, p.bucket, p.key, method=p.method, expires_in=p.expires_in
+    )
+    return view(signed, PresignData)
+
+
+async def _functions(c: Context, p: ListFunctionsParams) -> FunctionPageData:
+    page = await c.oauth.functions.list_functions(
+        c.caller, p.user_id, marker=p.marker, max_items=p.max_items
+    )
+    return view(page, FunctionPageData)
+
+
+async def _function(c: Context, p: FunctionParams) -> FunctionDetailView:
+    return view(
+        await c.oauth.functions.get_function(c.caller, p.user_id, p.name), FunctionDetailView
+    )
+
+
+async def _invoke(c: Context, p: InvokeParams) -> InvokeData:
+    result = await c.oauth.functions.invoke(
+        c.caller,
+        p.user_id,
+        p.name,
+        p.payload,
+        invocation_type=p.invocation_type,
+        log_type=p.log_type,
+    )
+    return view(result, InvokeData)
 
 
 METHODS: dict[str, Method[Any]] = {
-    "connect": Method(
-        Scope.CONNECT,
-        ConnectParams,
-        lambda c, p: op.connect(
-            c.services,
-            c.caller,
-            p.user_id,
-            p.redirect_uri,
-            login_hint=p.login_hint,
-            replace=p.replace,
-        ),
-    ),
-    "callback": Method(
-        Scope.CONNECT,
-        CallbackParams,
-        lambda c, p: op.complete_callback(
-            c.services, c.caller, code=p.code, state=p.state, user_id=p.user_id
-        ),
-    ),
-    "confirmConnect": Method(
-        Scope.CONNECT,
-        ConfirmParams,
-        lambda c, p: op.confirm_connect(c.services, c.caller, p.user_id, p.confirmation),
-    ),
-    "rejectConnect": Method(
-        Scope.CONNECT,
-        RejectParams,
-        lambda c, p: op.reject_connect(c.services, c.caller, p.confirmation),
-    ),
-    "disconnect": Method(Scope.CONNECT, Params, lambda c, p: op.disconnect(c.services, p.user_id)),
-    "getConnection": Method(
-        Scope.CONNECTION_READ, Params, lambda c, p: op.get_connection(c.services, p.user_id)
-    ),
-    "getToken": Method(Scope.TOKEN_READ, Params, lambda c, p: op.get_token(c.services, p.user_id)),
-    "getCredentials": Method(
-        Scope.CREDENTIALS_READ, Params, lambda c, p: op.get_credentials(c.services, p.user_id)
-    ),
-    "listBuckets": Method(
-        Scope.S3_READ, Params, lambda c, p: op.list_buckets(c.services, c.caller, p.user_id)
-    ),
-    "listObjects": Method(
-        Scope.S3_READ,
-        ListObjectsParams,
-        lambda c, p: op.list_objects(
-            c.services,
-            c.caller,
-            p.user_id,
-            p.bucket,
-            prefix=p.prefix,
-            delimiter=p.delimiter,
-            max_keys=p.max_keys,
-            continuation_token=p.continuation_token,
-        ),
-    ),
-    "getObject": Method(
-        Scope.S3_READ,
-        ObjectParams,
-        lambda c, p: op.read_object(
-            c.services, c.caller, p.user_id, p.bucket, p.key, budget=c.budget
-        ),
-    ),
+    "connect": Method(Scope.CONNECT, ConnectParams, _connect),
+    "callback": Method(Scope.CONNECT, CallbackParams, _callback),
+    "confirmConnect": Method(Scope.CONNECT, ConfirmParams, _confirm),
+    "rejectConnect": Method(Scope.CONNECT, RejectParams, _reject),
+    "disconnect": Method(Scope.CONNECT, Params, _disconnect),
+    "getConnection": Method(Scope.CONNECTION_READ, Params, _connection),
+    "getToken": Method(Scope.TOKEN_READ, Params, _token),
+    "getCredentials": Method(Scope.CREDENTIALS_READ, Params, _credentials),
+    "listBuckets": Method(Scope.S3_READ, Params, _buckets),
+    "listObjects": Method(Scope.S3_READ, ListObjectsParams, _objects),
+    "getObject": Method(Scope.S3_READ, ObjectParams, _get),
     "putObject": Method(Scope.S3_WRITE, PutObjectParams, _put),
-    "deleteObject": Method(
-        Scope.S3_WRITE,
-        ObjectParams,
-        lambda c, p: op.delete_object(c.services, c.caller, p.user_id, p.bucket, p.key),
-    ),
-    "presign": Method(
-        None,
-        PresignParams,
-        lambda c, p: op.presign(
-            c.services,
-            c.caller,
-            p.user_id,
-            p.bucket,
-            p.key,
-            method=p.method,
-            expires_in=p.expires_in,
-        ),
-    ),
-    "listFunctions": Method(
-        Scope.LAMBDA_READ,
-        ListFunctionsParams,
-        lambda c, p: op.list_functions(
-            c.services, c.caller, p.user_id, marker=p.marker, max_items=p.max_items
-        ),
-    ),
-    "getFunction": Method(
-        Scope.LAMBDA_READ,
-        FunctionParams,
-        lambda c, p: op.get_function(c.services, c.caller, p.user_id, p.name),
-    ),
-    "invokeLambda": Method(
-        Scope.LAMBDA_INVOKE,
-        InvokeParams,
-        lambda c, p: op.invoke(
-            c.services,
-            c.caller,
-            p.user_id,
-            p.name,
-            p.payload,
-            invocation_type=p.invocation_type,
-            log_type=p.log_type,
-        ),
-    ),
+    "deleteObject": Method(Scope.S3_WRITE, ObjectParams, _delete),
+    # Presign's scope depends on its `method`: the S3 service checks it.
+    "presign": Method(None, PresignParams, _presign),
+    "listFunctions": Method(Scope.LAMBDA_READ, ListFunctionsParams, _functions),
+    "getFunction": Method(Scope.LAMBDA_READ, FunctionParams, _function),
+    "invokeLambda": Method(Scope.LAMBDA_INVOKE, InvokeParams, _invoke),
 }

@@ -13,7 +13,6 @@ from litestar import Controller, Request, delete, get, post, put
 from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, QueryParameter
 from litestar.response import Stream
 
-from connector.api import operations
 from connector.api.aws_schemas import (
     BucketsData,
     DeletedData,
@@ -21,11 +20,13 @@ from connector.api.aws_schemas import (
     PresignBody,
     PresignData,
     StoredObjectData,
+    view,
 )
+from connector.api.dependencies import ACTING_FOR_USER, Caller, OAuthDep, UserId
 from connector.api.disposition import attachment
 from connector.api.envelope import ApiResponse, ok
-from connector.api.responses import AS_USER
-from connector.api.security import Caller, ServicesDep, UserId, acting_for_user
+from connector.api.guards import SECURITY, authenticated, requires
+from connector.api.responses import as_user_responses
 from connector.domain.aws import ObjectStream
 from connector.domain.models import Scope
 from connector.errors import ErrorCode
@@ -41,31 +42,34 @@ _RAW_KEY = re.compile(rb"/s3/buckets/[^/]+/objects/(?P<key>.+)\Z", re.DOTALL)
 class S3Controller(Controller):
     path = "/s3"
     tags = ["s3"]
+    security = SECURITY
+    guards = [authenticated]
+    dependencies = ACTING_FOR_USER
 
     @get(
         "/buckets",
         operation_id="listBuckets",
-        **acting_for_user(Scope.S3_READ, *AS_USER, ErrorCode.LIST_BUCKETS_FAILED),
+        guards=[requires(Scope.S3_READ)],
+        responses=as_user_responses(ErrorCode.LIST_BUCKETS_FAILED),
     )
     async def list_buckets(
-        self, *, services: ServicesDep, caller: Caller, user_id: UserId
+        self, *, user_id: UserId, oauth: OAuthDep, caller: Caller
     ) -> ApiResponse[BucketsData]:
         """The user's buckets, narrowed to the key's bucket patterns."""
-        return ok(await operations.list_buckets(services, caller, user_id))
+        return ok(view({"buckets": await oauth.s3.list_buckets(caller, user_id)}, BucketsData))
 
     @get(
         "/buckets/{bucket:str}/objects",
         operation_id="listObjects",
-        **acting_for_user(
-            Scope.S3_READ, *AS_USER, ErrorCode.NOT_FOUND, ErrorCode.LIST_OBJECTS_FAILED
-        ),
+        guards=[requires(Scope.S3_READ)],
+        responses=as_user_responses(ErrorCode.NOT_FOUND, ErrorCode.LIST_OBJECTS_FAILED),
     )
     async def list_objects(
         self,
         *,
-        services: ServicesDep,
-        caller: Caller,
         user_id: UserId,
+        oauth: OAuthDep,
+        caller: Caller,
         bucket: FromPath[str],
         prefix: FromQuery[str | None] = None,
         delimiter: FromQuery[str | None] = None,
@@ -74,8 +78,7 @@ class S3Controller(Controller):
     ) -> ApiResponse[ObjectPageData]:
         """One page (at most `maxKeys`, 1 to 1000) of objects and common prefixes; pass
         `nextContinuationToken` back as `continuationToken` for the next one."""
-        page = await operations.list_objects(
-            services,
+        page = await oauth.s3.list_objects(
             caller,
             user_id,
             bucket,
@@ -84,22 +87,21 @@ class S3Controller(Controller):
             max_keys=max_keys,
             continuation_token=continuation_token,
         )
-        return ok(page)
+        return ok(view(page, ObjectPageData))
 
     @get(
         OBJECT,
         operation_id="getObject",
-        **acting_for_user(
-            Scope.S3_READ, *AS_USER, ErrorCode.NOT_FOUND, ErrorCode.GET_OBJECT_FAILED
-        ),
+        guards=[requires(Scope.S3_READ)],
+        responses=as_user_responses(ErrorCode.NOT_FOUND, ErrorCode.GET_OBJECT_FAILED),
     )
     async def get_object(
         self,
         *,
         request: Request[Any, Any, Any],
-        services: ServicesDep,
-        caller: Caller,
         user_id: UserId,
+        oauth: OAuthDep,
+        caller: Caller,
         bucket: FromPath[str],
         key: FromPath[str],
         range_header: Annotated[
@@ -113,7 +115,7 @@ class S3Controller(Controller):
         One `Range: bytes=…` is honoured (206 with Content-Range). Failures before the first
         byte are envelopes; a failure mid-stream cuts the response short of its Content-Length."""
         object_key = _object_key(request, key)
-        opened = await services.s3().open_object(
+        opened = await oauth.s3.open_object(
             caller, user_id, bucket, object_key, range_header=range_header
         )
         headers = _object_headers(opened, object_key)
@@ -124,72 +126,66 @@ class S3Controller(Controller):
         operation_id="putObject",
         status_code=200,
         request_max_body_size=None,  # streamed to S3 in parts; never held in memory
-        **acting_for_user(
-            Scope.S3_WRITE, *AS_USER, ErrorCode.NOT_FOUND, ErrorCode.PUT_OBJECT_FAILED
-        ),
+        guards=[requires(Scope.S3_WRITE)],
+        responses=as_user_responses(ErrorCode.NOT_FOUND, ErrorCode.PUT_OBJECT_FAILED),
     )
     async def put_object(
         self,
         *,
         request: Request[Any, Any, Any],
-        services: ServicesDep,
-        caller: Caller,
         user_id: UserId,
+        oauth: OAuthDep,
+        caller: Caller,
         bucket: FromPath[str],
         key: FromPath[str],
     ) -> ApiResponse[StoredObjectData]:
         """Stream the request body into the object (Content-Type is kept). Bodies over 8 MiB go
         up as a multipart upload; any failure aborts it, so no partial object ever appears."""
-        stored = await operations.put_object(
-            services,
+        stored = await oauth.s3.put_object(
             caller,
             user_id,
             bucket,
             _object_key(request, key),
-            body=request.stream(),
+            request.stream(),
             content_type=request.headers.get("content-type"),
             content_length=request.content_length,
         )
-        return ok(stored)
+        return ok(view(stored, StoredObjectData))
 
     @delete(
         OBJECT,
         operation_id="deleteObject",
         status_code=200,
-        **acting_for_user(
-            Scope.S3_WRITE, *AS_USER, ErrorCode.NOT_FOUND, ErrorCode.DELETE_OBJECT_FAILED
-        ),
+        guards=[requires(Scope.S3_WRITE)],
+        responses=as_user_responses(ErrorCode.NOT_FOUND, ErrorCode.DELETE_OBJECT_FAILED),
     )
     async def delete_object(
         self,
         *,
         request: Request[Any, Any, Any],
-        services: ServicesDep,
-        caller: Caller,
         user_id: UserId,
+        oauth: OAuthDep,
+        caller: Caller,
         bucket: FromPath[str],
         key: FromPath[str],
     ) -> ApiResponse[DeletedData]:
         """Delete the object; `deleted: true` also when it did not exist."""
-        deleted = await operations.delete_object(
-            services, caller, user_id, bucket, _object_key(request, key)
-        )
-        return ok(deleted)
+        await oauth.s3.delete_object(caller, user_id, bucket, _object_key(request, key))
+        return ok(DeletedData(deleted=True))
 
     @post(
         "/presign",
         operation_id="presign",
         status_code=200,
-        **acting_for_user(None, *AS_USER, ErrorCode.GET_OBJECT_FAILED, ErrorCode.PUT_OBJECT_FAILED),
+        responses=as_user_responses(ErrorCode.GET_OBJECT_FAILED, ErrorCode.PUT_OBJECT_FAILED),
     )
     async def presign(
-        self, *, services: ServicesDep, caller: Caller, user_id: UserId, data: JSONBody[PresignBody]
+        self, *, user_id: UserId, oauth: OAuthDep, caller: Caller, data: JSONBody[PresignBody]
     ) -> ApiResponse[PresignData]:
         """A URL signed with the user's own credentials, so large bytes never pass through
         the connector. GET needs `s3:read`, PUT `s3:write`; `expiresIn` is 1 to 3600 seconds
         (900 by default). `expiresAt` is capped by the credentials' own expiration."""
-        signed = await operations.presign(
-            services,
+        signed = await oauth.s3.presign(
             caller,
             user_id,
             data.bucket,
@@ -197,7 +193,7 @@ class S3Controller(Controller):
             method=data.method,
             expires_in=data.expires_in,
         )
-        return ok(signed)
+        return ok(view(signed, PresignData))
 
 
 def _object_key(request: Request[Any, Any, Any], routed: str) -> str:

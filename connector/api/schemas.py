@@ -7,8 +7,10 @@ from typing import Literal
 
 import msgspec
 
+from connector.domain.aws import AwsCredentials
 from connector.domain.models import ApiKey, Connection
-from connector.domain.oauth import FlowStart
+from connector.domain.oauth import FlowStart, TokenSet
+from connector.services.disconnect import DisconnectResult
 
 
 class Wire(msgspec.Struct, rename="camel", kw_only=True):
@@ -139,12 +141,25 @@ class DisconnectData(Wire):
     disconnected: bool
     revoked: bool
 
+    @classmethod
+    def of(cls, result: DisconnectResult) -> DisconnectData:
+        return cls(disconnected=result.disconnected, revoked=result.revoked)
+
 
 class TokenData(Wire):
     access_token: str
     token_type: Literal["Bearer"]
     expires_at: datetime
     scopes: list[str]
+
+    @classmethod
+    def of(cls, tokens: TokenSet) -> TokenData:
+        return cls(
+            access_token=tokens.access_token,
+            token_type="Bearer",  # noqa: S106 - the token type, not a secret
+            expires_at=tokens.expires_at,
+            scopes=list(tokens.scopes),
+        )
 
 
 class CredentialsData(Wire):
@@ -156,3 +171,13 @@ class CredentialsData(Wire):
     expiration: datetime
     identity_id: str
     version: Literal[1] = msgspec.field(default=1, name="Version")
+
+    @classmethod
+    def of(cls, credentials: AwsCredentials) -> CredentialsData:
+        return cls(
+            access_key_id=credentials.access_key_id,
+            secret_access_key=credentials.secret_access_key,
+            session_token=credentials.session_token,
+            expiration=credentials.expiration,
+            identity_id=credentials.identity_id,
+        )

@@ -39,14 +39,9 @@ class Services:
     oauth_services: OAuthServices | None = None
 
     def oauth(self) -> OAuthServices:
+        """The Cognito side, or INTERNAL_ERROR when Cognito is not configured."""
         if self.oauth_services is None:
             raise InternalError(
                 "Cognito is not configured on this connector (AWS_COGNITO_DOMAIN is unset)"
             )
         return self.oauth_services
-
-    def s3(self) -> S3Service:
-        return self.oauth().s3
-
-    def functions(self) -> FunctionService:
-        return self.oauth().functions

@@ -8,10 +8,10 @@ import msgspec
 
 from connector.domain.aws import FunctionDetail, FunctionPage, InvokeResult
 from connector.domain.aws_names import function_name_of
-from connector.domain.models import ApiKey, Scope
+from connector.domain.models import ApiKey
 from connector.domain.ports import FunctionRuntime
 from connector.errors import ValidationError
-from connector.services.access import function_allowed, require_function, require_scope
+from connector.services.access import function_allowed, require_function
 from connector.services.acting import ActingAsUser
 from connector.services.limits import require_between
 
@@ -39,7 +39,6 @@ class FunctionService:
     ) -> FunctionPage:
         """One page of the functions the key's policy covers. Filtering happens after Lambda
         pages, so a page may hold fewer than `max_items` while `next_marker` goes on."""
-        require_scope(caller, Scope.LAMBDA_READ)
         require_between(max_items, 1, MAX_ITEMS, field="maxItems")
         if marker is not None and not 1 <= len(marker) <= MARKER_MAX:
             raise ValidationError("marker is not one Lambda issued", details={"field": "marker"})
@@ -52,7 +51,7 @@ class FunctionService:
 
     async def get_function(self, caller: ApiKey, user_id: str, name: str) -> FunctionDetail:
         """The function's configuration."""
-        _authorize(caller, Scope.LAMBDA_READ, name)
+        _authorize(caller, name)
         return await self._acting.call(
             user_id, lambda creds: self._runtime.get_function(creds, name)
         )
@@ -69,7 +68,7 @@ class FunctionService:
     ) -> InvokeResult:
         """Invoke with `payload` (any JSON value) as the event. An error raised by the
         function is in the result's `function_error`, not raised."""
-        _authorize(caller, Scope.LAMBDA_INVOKE, name)
+        _authorize(caller, name)
         if invocation_type not in INVOCATION_TYPES:
             raise ValidationError(
                 "invocationType: RequestResponse or Event", details={"field": "invocationType"}
@@ -90,6 +89,6 @@ class FunctionService:
         )
 
 
-def _authorize(caller: ApiKey, scope: Scope, name: str) -> None:
-    require_scope(caller, scope)
+def _authorize(caller: ApiKey, name: str) -> None:
+    """The key's function policy (its scope was checked by the transport)."""
     require_function(caller, function_name_of(name))

@@ -37,8 +37,10 @@ REPLAY_BUDGET = 9 << 20
 
 
 class S3Service:
-    """Scope, names and the key's bucket policy are checked before any AWS call (a refused
-    caller never costs a credential mint, and learns nothing of what exists)."""
+    """Names and the key's bucket policy are checked before any AWS call (a refused caller
+    never costs a credential mint, and learns nothing of what exists). The key's scope is
+    checked once, by the transport (route guard, JSON-RPC or MCP table), except presign's,
+    which depends on the request and is checked here."""
 
     def __init__(self, *, acting: ActingAsUser, storage: ObjectStorage, clock: Clock) -> None:
         self._acting = acting
@@ -47,7 +49,6 @@ class S3Service:
 
     async def list_buckets(self, caller: ApiKey, user_id: str) -> list[Bucket]:
         """The user's buckets that the key's policy covers."""
-        require_scope(caller, Scope.S3_READ)
         buckets = await self._acting.call(user_id, self._storage.list_buckets)
         return [b for b in buckets if bucket_allowed(caller, b.name)]
 
@@ -63,7 +64,7 @@ class S3Service:
         continuation_token: str | None = None,
     ) -> ObjectPage:
         """One page of keys and common prefixes, and the token of the next page."""
-        _authorize(caller, Scope.S3_READ, bucket)
+        _authorize(caller, bucket)
         if prefix is not None:
             validate_prefix(prefix)
         if delimiter is not None and not 1 <= len(delimiter) <= 1024:
@@ -95,7 +96,7 @@ class S3Service:
         range_header: str | None = None,
     ) -> ObjectStream:
         """The object's headers; its bytes stream as the caller iterates (then `aclose()`)."""
-        _authorize(caller, Scope.S3_READ, bucket, key)
+        _authorize(caller, bucket, key)
         if range_header is not None:
             range_header = validate_range_header(range_header)
         return await self._acting.call(
@@ -115,7 +116,7 @@ class S3Service:
         content_length: int | None = None,
     ) -> StoredObject:
         """Stream `body` into the object; a failure leaves no part of it behind."""
-        _authorize(caller, Scope.S3_WRITE, bucket, key)
+        _authorize(caller, bucket, key)
         if content_type is not None:
             validate_content_type(content_type)
         if content_length is not None and content_length < 0:
@@ -137,7 +138,7 @@ class S3Service:
 
     async def delete_object(self, caller: ApiKey, user_id: str, bucket: str, key: str) -> None:
         """Delete the object; deleting one that does not exist succeeds too."""
-        _authorize(caller, Scope.S3_WRITE, bucket, key)
+        _authorize(caller, bucket, key)
         await self._acting.call(
             user_id, lambda creds: self._storage.delete_object(creds, bucket, key)
         )
@@ -158,7 +159,9 @@ class S3Service:
         of the two: what the caller can really count on."""
         if method not in ("GET", "PUT"):
             raise ValidationError("method: GET or PUT", details={"field": "method"})
-        _authorize(caller, Scope.S3_READ if method == "GET" else Scope.S3_WRITE, bucket, key)
+        # The one scope that depends on the request: the transports cannot check it up front.
+        require_scope(caller, Scope.S3_READ if method == "GET" else Scope.S3_WRITE)
+        _authorize(caller, bucket, key)
         require_between(expires_in, PRESIGN_MIN, PRESIGN_MAX, field="expiresIn")
 
         async def sign(creds: AwsCredentials) -> PresignedUrl:
@@ -171,8 +174,8 @@ class S3Service:
         return await self._acting.call(user_id, sign)
 
 
-def _authorize(caller: ApiKey, scope: Scope, bucket: str, key: str | None = None) -> None:
-    require_scope(caller, scope)
+def _authorize(caller: ApiKey, bucket: str, key: str | None = None) -> None:
+    """The names, then the key's bucket policy (its scope was checked by the transport)."""
     validate_bucket_name(bucket)
     if key is not None:
         validate_object_key(key)
