@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from connector.domain.ports import ApiKeyStore, Cache, Cipher, Clock, ConnectionStore
 from connector.errors import ConfigurationError
@@ -23,6 +23,7 @@ from connector.services.disconnect import DisconnectService
 from connector.services.functions import FunctionService
 from connector.services.health import HealthService
 from connector.services.oauth_flow import OAuthFlowService
+from connector.services.outage_log import OutageLog
 from connector.services.periodic import every
 from connector.services.process_layer import ProcessLayer
 from connector.services.reencryption import Reencryptor
@@ -84,19 +85,27 @@ class Database(Protocol):
 async def open_database(settings: Settings) -> Database:
     """The S3 store, checked; or the SQL database, migrated when auto-migration is on, else
     checked to be at head."""
+    timeout = settings.deadlines.database_seconds
     if settings.database.is_s3:
         from connector.adapters.s3_store import S3Database  # noqa: PLC0415
+        from connector.adapters.s3_store.database import (  # noqa: PLC0415
+            POOL_CONNECTIONS as S3_STORE_CONNECTIONS,
+        )
 
+        region = aws_region(settings)
         # The service's own credentials (boto3's default chain), never a user's.
         return await S3Database.open(
             settings.database.url,
-            region=aws_region(settings),
+            region=region,
             kms_key_id=settings.database.s3.kms_key_id,
             conditional_writes=settings.database.s3.conditional_writes,
+            clients=_aws_clients(
+                region, max_pool_connections=S3_STORE_CONNECTIONS, deadline=timeout
+            ),
         )
     from connector.adapters.sql import SqlDatabase  # noqa: PLC0415
 
-    database = SqlDatabase.from_url(settings.database.url)
+    database = SqlDatabase.from_url(settings.database.url, timeout=timeout)
     try:
         if settings.database.auto_migrate:
             await database.migrate()
@@ -110,11 +119,11 @@ async def open_database(settings: Settings) -> Database:
     return database
 
 
-def _aws_clients(region: str) -> AwsClients:
-    """The process's one boto3 session and client cache (boto3 is loaded here, on first use)."""
+def _aws_clients(region: str, **options: Any) -> AwsClients:
+    """A boto3 session and client cache (boto3 is loaded here, on first use)."""
     from connector.adapters.aws_clients import AwsClients  # noqa: PLC0415
 
-    return AwsClients(region=region)
+    return AwsClients(region=region, **options)
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,6 +171,7 @@ def build_oauth(
     http_transport: httpx.AsyncBaseTransport | None,
     aws_clients: AwsClients,
     layer: ProcessLayer,
+    cache_outages: OutageLog,
 ) -> OAuthServices:
     """The Cognito side: the Hosted UI client, the JWT verifier and the services over them."""
     # Imported here: a connector without Cognito never loads authlib or python-jose, and the
@@ -174,13 +184,25 @@ def build_oauth(
     from connector.adapters.lambda_gateway import LambdaGateway  # noqa: PLC0415
     from connector.adapters.s3_gateway import S3Gateway  # noqa: PLC0415
 
+    budget = settings.deadlines.cognito_seconds
     provider = CognitoOAuthClient(
-        cognito, redirect_uri=settings.server.callback_url, transport=http_transport
+        cognito, redirect_uri=settings.server.callback_url, transport=http_transport, timeout=budget
     )
     stack.push_async_callback(provider.close)
-    jwks_http = httpx.AsyncClient(transport=http_transport, timeout=httpx.Timeout(5.0, connect=2.0))
+    jwks_http = httpx.AsyncClient(
+        transport=http_transport, timeout=httpx.Timeout(budget, connect=min(2.0, budget))
+    )
     stack.push_async_callback(jwks_http.aclose)
-    verifier = CognitoTokenVerifier(cognito, http=jwks_http)
+    verifier = CognitoTokenVerifier(cognito, http=jwks_http, timeout=budget)
+    # Cognito Identity and STS in a pool of their own, with Cognito's budget: an identity
+    # outage cannot take the slots of S3 and Lambda calls (nor the reverse).
+    identity_clients = _aws_clients(cognito.region, deadline=budget)
+    stack.callback(identity_clients.close)
+
+    def lock() -> DistributedLock:
+        # A waiter gives up after the budget of the Cognito call the holder is making.
+        return DistributedLock(cache, wait_timeout=budget, outages=cache_outages)
+
     flow = OAuthFlowService(
         provider=provider,
         verifier=verifier,
@@ -195,23 +217,23 @@ def build_oauth(
         connections=connections,
         provider=provider,
         verifier=verifier,
-        lock=DistributedLock(cache),
+        lock=lock(),
         clock=clock,
         windows=settings.freshness,
     )
-    tolerant = TolerantCache(cache)
+    tolerant = TolerantCache(cache, outages=cache_outages)
     credentials = CredentialService(
         connections=connections,
         tokens=tokens,
         broker=CognitoIdentityBroker(
             cognito,
-            aws_clients,
+            identity_clients,
             role_arn=cognito.role_arn,
             session_seconds=cognito.session_seconds,
         ),
         cache=tolerant,
         cipher=cipher,
-        lock=DistributedLock(cache),
+        lock=lock(),
         clock=clock,
         windows=settings.freshness,
         layer=layer,
@@ -281,14 +303,16 @@ async def build_container(
             prefix=settings.cache.prefix,
             socket_timeout=settings.cache.socket_timeout,
             connect_timeout=settings.cache.connect_timeout,
+            retry_interval=settings.cache.retry_interval,
         )
         stack.push_async_callback(cache.close)
-        aws_clients = _aws_clients(aws_region(settings))
+        aws_clients = _aws_clients(aws_region(settings), deadline=settings.deadlines.aws_seconds)
         stack.callback(aws_clients.close)
         layer = await open_process_layer(settings, stack)
-        connections = ConnectionService(
-            database.connections, TolerantCache(cache), cipher, clock, layer
-        )
+        # One outage of the cache is one warning, whichever component meets it first.
+        cache_outages = OutageLog()
+        tolerant = TolerantCache(cache, outages=cache_outages)
+        connections = ConnectionService(database.connections, tolerant, cipher, clock, layer)
         oauth = None
         if settings.cognito is not None:
             oauth = build_oauth(
@@ -302,6 +326,7 @@ async def build_container(
                 http_transport=http_transport,
                 aws_clients=aws_clients,
                 layer=layer,
+                cache_outages=cache_outages,
             )
     except BaseException:
         await stack.aclose()

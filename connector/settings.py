@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -126,6 +127,24 @@ class CacheSettings:
     socket_timeout: float = 0.25
     """Short on purpose: a slow cache is skipped, never waited on."""
     connect_timeout: float = 0.25
+    retry_interval: float = 2.0
+    """After a call the cache did not answer, calls skip it for this long, then one call
+    probes it: a frozen Redis costs one timeout per interval per process, not one per call."""
+
+
+@dataclass(frozen=True, slots=True)
+class DeadlineSettings:
+    """Upper bounds on upstream calls, connects, reads and retries together: each well under
+    the patience of the client waiting for the answer (UPSTREAM_UNAVAILABLE when exceeded)."""
+
+    aws_seconds: float = 10.0
+    """Each S3 or Lambda call made as the user. A streamed object body has it instead as an
+    idle timeout on every read, so a slow but moving transfer is never cut."""
+    cognito_seconds: float = 5.0
+    """Cognito's token and revoke endpoints, the JWKS, Cognito Identity and STS; also the
+    longest a request waits for another replica's refresh of the same user."""
+    database_seconds: float = 5.0
+    """Each store operation, from taking a pooled connection (or connecting) to the last row."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,6 +201,7 @@ class Settings:
     freshness: FreshnessSettings = field(default_factory=FreshnessSettings)
     rpc: RpcSettings = field(default_factory=RpcSettings)
     binding: IdentityBinding = field(default_factory=IdentityBinding)
+    deadlines: DeadlineSettings = field(default_factory=DeadlineSettings)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
@@ -213,6 +233,7 @@ class Settings:
                 prefix=env.text("CONNECTOR_REDIS_PREFIX", "connector:"),
                 socket_timeout=env.seconds("CONNECTOR_REDIS_SOCKET_TIMEOUT", 0.25),
                 connect_timeout=env.seconds("CONNECTOR_REDIS_CONNECT_TIMEOUT", 0.25),
+                retry_interval=env.seconds("CONNECTOR_REDIS_RETRY_INTERVAL", 2.0, high=300),
             ),
             encryption=encryption,
             freshness=FreshnessSettings(
@@ -220,6 +241,12 @@ class Settings:
                 mandatory_cap_seconds=int(env.seconds("CONNECTOR_MANDATORY_REFRESH_CAP", 600)),
             ),
             rpc=_rpc(env),
+            deadlines=DeadlineSettings(
+                # Lambda runs a function for up to 15 minutes; nothing else needs that long.
+                aws_seconds=env.seconds("CONNECTOR_AWS_TIMEOUT", 10.0, high=900),
+                cognito_seconds=env.seconds("CONNECTOR_COGNITO_TIMEOUT", 5.0, high=60),
+                database_seconds=env.seconds("CONNECTOR_DATABASE_TIMEOUT", 5.0, high=300),
+            ),
         )
 
 
@@ -405,16 +432,20 @@ class _Env:
             _check_url(name, entry)
         return entries
 
-    def seconds(self, name: str, default: float) -> float:
+    def seconds(self, name: str, default: float, *, high: float | None = None) -> float:
         raw = self.text(name, "")
         if not raw:
             return default
         try:
             value = float(raw)
         except ValueError:
-            raise ConfigurationError(name, f"{raw!r} is not a number of seconds") from None
+            value = math.nan
+        if not math.isfinite(value):
+            raise ConfigurationError(name, f"{raw!r} is not a number of seconds")
         if value <= 0:
             raise ConfigurationError(name, "must be greater than zero")
+        if high is not None and value > high:
+            raise ConfigurationError(name, f"must be at most {high:g} seconds")
         return value
 
     def count(self, name: str, default: int, *, high: int) -> int:

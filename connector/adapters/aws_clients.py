@@ -1,4 +1,20 @@
-"""boto3 plumbing: one Session, clients cached per credentials, calls in a sized thread pool."""
+"""boto3 plumbing: one Session, clients cached per credentials, calls in a sized thread pool,
+each call answered within its deadline.
+
+botocore's timeouts are per attempt and its retries multiply them (3 attempts of a 30 s read
+held a request 90 s). So a call's deadline is kept at two levels:
+- the caller: an asyncio timeout around the pool call answers DeadlineExceededError at the
+  deadline, whatever botocore is doing;
+- the worker thread: botocore is told to start no attempt once the deadline has passed (a
+  `before-send` hook reads the deadline from the call's context), and each attempt is bounded
+  by the connect timeout and a read timeout equal to the deadline (a slow answer may use the
+  whole budget; it is never cut shorter). A black-holed call thus frees its thread at the
+  deadline, and the worst case (fast failures, then an attempt started just before the
+  deadline) holds it less than twice the deadline: never forever, so a dead endpoint cannot
+  take the pool's slots one by one.
+Streamed bodies have no total deadline (a slow but moving download is not cut): the read
+timeout applies to each socket read, so it is an idle timeout on every chunk.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +23,7 @@ import contextvars
 import functools
 import hashlib
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -20,9 +37,17 @@ from botocore.config import Config
 if TYPE_CHECKING:
     from botocore.config import _RetryDict
 
+from connector.adapters.aws_errors import DeadlineExceededError
 from connector.domain.aws import AwsCredentials
 
 T = TypeVar("T")
+DEFAULT_DEADLINE = 10.0
+CONNECT_TIMEOUT = 2.0
+# When the current pool call must be over (time.monotonic()), None for streamed bodies. Set in
+# the copy of the caller's context each call runs in, read by botocore's before-send hook.
+_DEADLINE: contextvars.ContextVar[float | None] = contextvars.ContextVar(
+    "aws_deadline", default=None
+)
 
 _ClientKey = tuple[str, str | None, str | None]
 
@@ -54,9 +79,17 @@ def _configured(core: botocore.session.Session, name: str) -> bool:
     return core.get_config_variable(name, methods=("env", "config")) is not None
 
 
+def _refuse_after_deadline(**_: Any) -> None:
+    """botocore's before-send hook: no attempt (first or retry) starts past the deadline."""
+    expires = _DEADLINE.get()
+    if expires is not None and time.monotonic() >= expires:
+        raise DeadlineExceededError
+
+
 class AwsClients:
     """One boto3 Session (never one per request); clients cached per credentials in a bounded LRU;
-    calls run in a ThreadPoolExecutor sized to botocore's max_pool_connections.
+    calls run in a ThreadPoolExecutor sized to botocore's max_pool_connections, each within
+    `deadline` seconds (see the module docstring).
 
     Region comes from the constructor; endpoints (AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_<SERVICE>)
     come from boto3's standard configuration, so nothing here knows about emulators.
@@ -68,20 +101,20 @@ class AwsClients:
         region: str,
         max_pool_connections: int = 10,
         max_cached_clients: int = 256,
-        connect_timeout: float = 2.0,
-        read_timeout: float = 30.0,
+        deadline: float = DEFAULT_DEADLINE,
     ) -> None:
-        if max_pool_connections < 1 or max_cached_clients < 1:
-            raise ValueError("max_pool_connections and max_cached_clients must be positive")
+        if max_pool_connections < 1 or max_cached_clients < 1 or deadline <= 0:
+            raise ValueError("max_pool_connections, max_cached_clients and deadline must be > 0")
         self.region = region
         self.max_pool_connections = max_pool_connections
         self.max_cached_clients = max_cached_clients
+        self.deadline = deadline
         core = botocore.session.get_session()
         self._session = boto3.Session(botocore_session=core, region_name=region)
         self._config = Config(
             max_pool_connections=max_pool_connections,
-            connect_timeout=connect_timeout,
-            read_timeout=read_timeout,
+            connect_timeout=min(CONNECT_TIMEOUT, deadline),
+            read_timeout=deadline,
             # Standard retries (3 attempts, throttling-aware) unless AWS_MAX_ATTEMPTS /
             # AWS_RETRY_MODE (or a config file) say otherwise: boto3's own settings win.
             retries=_retries(core),
@@ -124,6 +157,13 @@ class AwsClients:
                 evicted.close()
             return created
 
+    def in_pool(self, service: str, credentials: AwsCredentials | None) -> PooledClient:
+        """The client for `service` and `credentials` as `client()` gives it, but looked up (and
+        built, the first time) by each method call in the worker thread that runs it: building a
+        client loads botocore's service model, CPU time the event loop must not spend and the
+        call's deadline must count."""
+        return PooledClient(self, service, credentials)
+
     def service_client(self, service: str) -> Any:
         """A client signed with the service's own credentials from boto3's default chain
         (environment, profile, web identity, container or instance role), for the connector's
@@ -132,7 +172,7 @@ class AwsClients:
             cached = self._service_clients.get(service)
             if cached is None:
                 cached = self._session.client(service, config=self._config_for(service))  # type: ignore[call-overload]
-                self._service_clients[service] = cached
+                self._service_clients[service] = _with_deadline(cached)
             return cached
 
     def _config_for(self, service: str) -> Config:
@@ -141,21 +181,39 @@ class AwsClients:
 
     def _create(self, service: str, credentials: AwsCredentials | None) -> Any:
         if credentials is None:
-            return self._session.client(service, config=self._unsigned_config)  # type: ignore[call-overload]
-        return self._session.client(  # type: ignore[call-overload]
-            service,
-            config=self._config_for(service),
-            aws_access_key_id=credentials.access_key_id,
-            aws_secret_access_key=credentials.secret_access_key,
-            aws_session_token=credentials.session_token,
+            return _with_deadline(self._session.client(service, config=self._unsigned_config))  # type: ignore[call-overload]
+        return _with_deadline(
+            self._session.client(  # type: ignore[call-overload]
+                service,
+                config=self._config_for(service),
+                aws_access_key_id=credentials.access_key_id,
+                aws_secret_access_key=credentials.secret_access_key,
+                aws_session_token=credentials.session_token,
+            )
         )
 
     async def run(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
-        """Run a blocking boto3 call in the pool, keeping the caller's context variables."""
-        loop = asyncio.get_running_loop()
+        """Run a blocking boto3 call in the pool, keeping the caller's context variables;
+        DeadlineExceededError when it is not over within the deadline."""
+        context = contextvars.copy_context()
+        context.run(_DEADLINE.set, time.monotonic() + self.deadline)
+        call = functools.partial(context.run, fn, *args, **kwargs)
+        pooled = asyncio.get_running_loop().run_in_executor(self._executor, call)
+        try:
+            async with asyncio.timeout(self.deadline) as deadline:
+                return await pooled
+        except TimeoutError:
+            if deadline.expired():
+                # The worker thread stops at its next attempt, or at the read timeout.
+                raise DeadlineExceededError from None
+            raise
+
+    async def stream(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+        """Run one read of a streamed body in the pool: no total deadline, only botocore's
+        read timeout on each socket read (an idle timeout), so slow but steady bytes go on."""
         context = contextvars.copy_context()
         call = functools.partial(context.run, fn, *args, **kwargs)
-        return await loop.run_in_executor(self._executor, call)
+        return await asyncio.get_running_loop().run_in_executor(self._executor, call)
 
     def close(self) -> None:
         """Stop the pool (waiting for running calls) and close every cached client."""
@@ -166,3 +224,28 @@ class AwsClients:
             self._service_clients.clear()
         for cached in clients:
             cached.close()
+
+
+class PooledClient:
+    """`clients.in_pool(service, credentials).method` is a function that, called (in the pool,
+    through `AwsClients.run`), calls `method` on the cached client, building it if needed."""
+
+    def __init__(
+        self, clients: AwsClients, service: str, credentials: AwsCredentials | None
+    ) -> None:
+        self._clients = clients
+        self._service = service
+        self._credentials = credentials
+
+    def __getattr__(self, method: str) -> Callable[..., Any]:
+        def call(*args: Any, **kwargs: Any) -> Any:
+            client = self._clients.client(self._service, self._credentials)
+            return getattr(client, method)(*args, **kwargs)
+
+        call.__name__ = method
+        return call
+
+
+def _with_deadline(client: Any) -> Any:
+    client.meta.events.register("before-send", _refuse_after_deadline)
+    return client

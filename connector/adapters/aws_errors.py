@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from botocore.exceptions import ClientError, HTTPClientError
+from botocore.exceptions import BotoCoreError, ClientError, HTTPClientError
 from botocore.exceptions import ConnectionError as BotocoreConnectionError
 
 from connector.errors import (
@@ -52,6 +52,15 @@ _UNAVAILABLE = frozenset(
     }
 )
 _UNAVAILABLE_STATUSES = frozenset({500, 503, 504})
+
+
+class DeadlineExceededError(BotoCoreError):
+    """An AWS call (connects, reads and retries together) outlived its deadline. A botocore
+    error, so every `except BotoCoreError` of the gateways maps it like a timeout."""
+
+    fmt = "the AWS call ran out of its deadline"
+
+
 # Upstream codes are echoed to callers (details.upstreamCode): only plain identifier shapes.
 _CODE_SHAPE = re.compile(r"[A-Za-z0-9_.\-]{1,64}")
 
@@ -67,7 +76,7 @@ def map_aws_error(exc: BaseException, operation: ErrorCode) -> ConnectorError:
     name = operation.value.removesuffix("_FAILED")
     if isinstance(exc, ClientError):
         return _from_client_error(exc, operation, name)
-    if isinstance(exc, BotocoreConnectionError | HTTPClientError):
+    if isinstance(exc, BotocoreConnectionError | HTTPClientError | DeadlineExceededError):
         code = type(exc).__name__
         return UpstreamUnavailableError(
             f"AWS is unreachable ({name})",

@@ -88,8 +88,9 @@ class CognitoIdentityBroker:
         return _credentials(issued, issued["SecretAccessKey"], str(opened["IdentityId"]))
 
     async def _call(self, service: str, method: str, **params: Any) -> Any:
+        # Unsigned: these Cognito Identity and STS calls carry the user's token instead.
+        client = self._clients.in_pool(service, None)
         try:
-            client = await self._clients.run(self._clients.client, service, None)
             return await self._clients.run(getattr(client, method), **params)
         except _AWS_ERRORS as exc:
             raise map_aws_error(exc, _OPERATION) from exc

@@ -21,7 +21,7 @@ from connector.errors import TokenVerificationError, UpstreamUnavailableError
 from connector.settings import CognitoSettings
 
 _ALGORITHMS = ["RS256"]
-_JWKS_TIMEOUT = httpx.Timeout(5.0, connect=2.0)
+_CONNECT_TIMEOUT = 2.0
 _DEFAULT_RETRY_AFTER = 2
 # jose checks the signature only: it cannot take our clock, and it skips `aud` when a token
 # has none, so every claim is checked below, each failure named.
@@ -37,7 +37,7 @@ class CognitoTokenVerifier:
 
     The key set is fetched on first use. A token with an unknown `kid` (a key rotation, or a
     forgery) triggers one re-fetch, at most once per `min_refetch_interval` seconds; concurrent
-    callers share one fetch.
+    callers share one fetch. A fetch answers within `timeout` seconds, connect included.
     """
 
     def __init__(
@@ -48,9 +48,11 @@ class CognitoTokenVerifier:
         leeway: int = 60,
         clock: Callable[[], float] = time.time,
         min_refetch_interval: float = 30.0,
+        timeout: float = 5.0,
     ) -> None:
         self._settings = settings
         self._http = http
+        self._timeout = timeout
         self._leeway = leeway
         self._clock = clock
         self._min_refetch_interval = min_refetch_interval
@@ -175,12 +177,16 @@ class CognitoTokenVerifier:
     async def _download(self) -> dict[str, Any]:
         url = self._settings.jwks_url
         try:
-            if self._http is not None:
-                response = await self._http.get(url)
-            else:
-                async with httpx.AsyncClient(timeout=_JWKS_TIMEOUT) as http:
-                    response = await http.get(url)
-        except httpx.TransportError as exc:
+            # httpx's timeouts are per phase (connect, each read); this one bounds the whole.
+            async with asyncio.timeout(self._timeout):
+                if self._http is not None:
+                    response = await self._http.get(url)
+                else:
+                    connect = min(_CONNECT_TIMEOUT, self._timeout)
+                    per_phase = httpx.Timeout(self._timeout, connect=connect)
+                    async with httpx.AsyncClient(timeout=per_phase) as http:
+                        response = await http.get(url)
+        except (httpx.TransportError, TimeoutError) as exc:
             raise UpstreamUnavailableError(
                 "Cognito JWKS is unreachable", retry_after=_DEFAULT_RETRY_AFTER
             ) from exc

@@ -104,7 +104,8 @@ class LambdaGateway:
         )
 
     def _lambda(self, creds: AwsCredentials) -> LambdaClient:
-        client: LambdaClient = self._clients.client("lambda", creds)
+        # Each method looks the client up (or builds it) in the worker thread of its call.
+        client: LambdaClient = self._clients.in_pool("lambda", creds)  # type: ignore[assignment]
         return client
 
     async def _call(self, op: ErrorCode, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:

@@ -188,7 +188,8 @@ class S3Gateway:
         )
 
     def _s3(self, creds: AwsCredentials) -> S3Client:
-        client: S3Client = self._clients.client("s3", creds)
+        # Each method looks the client up (or builds it) in the worker thread of its call.
+        client: S3Client = self._clients.in_pool("s3", creds)  # type: ignore[assignment]
         return client
 
     async def _call(self, op: ErrorCode, fn: Callable[..., T], /, **kwargs: Any) -> T:
@@ -210,8 +211,10 @@ class _Body:
     async def _read(self) -> AsyncGenerator[bytes, None]:
         try:
             while True:
+                # No total deadline (a slow but moving download goes on): botocore's read
+                # timeout bounds each socket read, an idle timeout on the chunk.
                 self._reading = asyncio.ensure_future(
-                    self._clients.run(self._body.read, self._size)
+                    self._clients.stream(self._body.read, self._size)
                 )
                 # Shielded: a cancelled reader must not close the body under a running read.
                 chunk = await asyncio.shield(self._reading)

@@ -6,7 +6,7 @@ from litestar import Controller, get, post
 
 from connector.api.dependencies import ACTING_FOR_USER, OAuthDep, ServicesDep, UserId
 from connector.api.envelope import ApiResponse, ok
-from connector.api.guards import SECURITY, authenticated, requires
+from connector.api.guards import SECURITY, authenticated, names_user, requires
 from connector.api.responses import as_user_responses, error_responses
 from connector.api.schemas import ConnectionView, CredentialsData, DisconnectData, TokenData
 from connector.domain.models import Scope
@@ -17,7 +17,7 @@ class ConnectionController(Controller):
     path = "/"
     tags = ["connection"]
     security = SECURITY
-    guards = [authenticated]
+    guards = [authenticated, names_user]
     dependencies = ACTING_FOR_USER
 
     @get(

@@ -16,7 +16,7 @@ from connector.api.aws_schemas import (
 )
 from connector.api.dependencies import ACTING_FOR_USER, Caller, OAuthDep, UserId
 from connector.api.envelope import ApiResponse, ok
-from connector.api.guards import SECURITY, authenticated, requires
+from connector.api.guards import SECURITY, authenticated, names_user, requires
 from connector.api.responses import as_user_responses
 from connector.domain.models import Scope
 from connector.errors import ErrorCode
@@ -28,7 +28,7 @@ class FunctionController(Controller):
     path = "/lambda/functions"
     tags = ["lambda"]
     security = SECURITY
-    guards = [authenticated]
+    guards = [authenticated, names_user]
     dependencies = ACTING_FOR_USER
 
     @get(

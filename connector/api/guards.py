@@ -2,7 +2,9 @@
 
 Every route that takes a key has `authenticated` at its controller; a route whose scope does not
 depend on the request adds `requires(scope)`, so the scope is checked once, before the handler.
-(Presign's scope depends on its body: the S3 service checks it.)
+(Presign's scope depends on its body: the S3 service checks it.) A route acting for a user then
+has `names_user`: X-User-Id is read only once the key is known, and before any dependency runs,
+so a malformed request is refused as such whatever the handler needs next.
 """
 
 from __future__ import annotations
@@ -14,8 +16,9 @@ from litestar.handlers.base import BaseRouteHandler
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.types import Guard
 
+from connector.domain.identifiers import parse_user_id
 from connector.domain.models import ApiKey, Scope
-from connector.errors import AuthenticationError
+from connector.errors import AuthenticationError, ValidationError
 from connector.services.access import require_scope
 from connector.services.container import Services
 
@@ -67,3 +70,28 @@ def requires(scope: Scope) -> Guard:
 
     guard.__name__ = f"requires_{scope.value.replace(':', '_')}"
     return guard
+
+
+USER_ID_HEADER = "X-User-Id"
+
+
+def user_id_header(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
+    """The one X-User-Id header sent, or None. Several are refused: which one a proxy, a
+    framework or a log would take is not ours to guess, and the first must not silently win."""
+    values = connection.headers.getall(USER_ID_HEADER, [])
+    if len(values) > 1:
+        raise ValidationError(
+            "send X-User-Id once: several headers name several users", details={"field": "userId"}
+        )
+    return values[0] if values else None
+
+
+def names_user(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    """The validated X-User-Id (MISSING_USER_ID / VALIDATION_ERROR), kept on the request."""
+    connection.state.user_id = parse_user_id(user_id_header(connection))
+
+
+def may_name_user(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    """As `names_user` for routes where X-User-Id is optional (None when absent)."""
+    raw = user_id_header(connection)
+    connection.state.user_id = None if raw is None else parse_user_id(raw)

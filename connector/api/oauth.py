@@ -20,7 +20,7 @@ from connector.api.dependencies import (
 )
 from connector.api.envelope import ApiResponse, ErrorResponse, ok
 from connector.api.exception_handlers import envelope_response
-from connector.api.guards import SECURITY, authenticated, requires
+from connector.api.guards import SECURITY, authenticated, may_name_user, names_user, requires
 from connector.api.pages import NO_LEAK_HEADERS, accepts_json, page, redirect_back
 from connector.api.responses import error_responses
 from connector.api.schemas import (
@@ -47,6 +47,7 @@ class ConnectController(Controller):
 
     @get(
         operation_id="connect",
+        guards=[names_user],
         dependencies={"user_id": USER_ID},
         responses=error_responses(ErrorCode.MISSING_USER_ID, *_FLOW_ERRORS),
     )
@@ -89,6 +90,7 @@ class ConnectController(Controller):
         "/confirm",
         operation_id="confirmConnect",
         status_code=200,
+        guards=[names_user],
         dependencies={"user_id": USER_ID},
         responses=error_responses(
             ErrorCode.MISSING_USER_ID,
@@ -186,7 +188,7 @@ class CallbackController(Controller):
 
     @post(
         operation_id="completeCallback",
-        guards=[authenticated, requires(Scope.CONNECT)],
+        guards=[authenticated, requires(Scope.CONNECT), may_name_user],
         dependencies={
             "caller": CALLER,
             "expected_user": OPTIONAL_USER_ID,

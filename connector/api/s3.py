@@ -25,7 +25,7 @@ from connector.api.aws_schemas import (
 from connector.api.dependencies import ACTING_FOR_USER, Caller, OAuthDep, UserId
 from connector.api.disposition import attachment
 from connector.api.envelope import ApiResponse, ok
-from connector.api.guards import SECURITY, authenticated, requires
+from connector.api.guards import SECURITY, authenticated, names_user, requires
 from connector.api.responses import as_user_responses
 from connector.domain.aws import ObjectStream
 from connector.domain.models import Scope
@@ -43,7 +43,7 @@ class S3Controller(Controller):
     path = "/s3"
     tags = ["s3"]
     security = SECURITY
-    guards = [authenticated]
+    guards = [authenticated, names_user]
     dependencies = ACTING_FOR_USER
 
     @get(

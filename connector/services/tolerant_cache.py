@@ -9,10 +9,13 @@ from typing import TypeVar
 
 from connector.domain.ports import Cache
 from connector.errors import CacheUnavailableError
+from connector.services.outage_log import OutageLog
 
 _T = TypeVar("_T")
 
 _log = logging.getLogger(__name__)
+UNAVAILABLE = "cache unavailable; serving from the database"
+RECOVERED = "cache recovered"
 
 
 class TolerantCache:
@@ -21,9 +24,10 @@ class TolerantCache:
     Reads that fail answer None, writes and deletes that fail answer False, and the request
     carries on. Only CacheUnavailableError is absorbed: anything else is a bug and propagates.
 
-    Logging is rate-limited so an outage under load does not flood the logs: at most one
-    WARNING per `log_interval` (the next one says how many failures it stayed silent about),
-    and one INFO "cache recovered" when an operation succeeds after a warned outage.
+    Logging is rate-limited (an OutageLog, shared with the locks on the same cache when given)
+    so an outage under load does not flood the logs: at most one WARNING per `log_interval`
+    (the next one says how many failures it stayed silent about), and one INFO "cache
+    recovered" when an operation succeeds after a warned outage.
 
     Locks and single-use records (OAuth state) must not silently succeed: use `raw`, whose
     errors reach the caller.
@@ -36,17 +40,13 @@ class TolerantCache:
         log_interval: float = 60.0,
         monotonic: Callable[[], float] = time.monotonic,
         logger: logging.Logger | None = None,
+        outages: OutageLog | None = None,
     ) -> None:
         self._cache = cache
-        self._log_interval = log_interval
-        self._monotonic = monotonic
-        self._log = logger or _log
+        self._outages = outages or OutageLog(
+            interval=log_interval, monotonic=monotonic, logger=logger or _log
+        )
         self._healthy = True
-        self._last_warning_at: float | None = None
-        self._suppressed = 0
-        # True between a logged warning and the INFO that closes it, so a flapping cache
-        # logs at most one WARNING and one INFO per interval.
-        self._outage_reported = False
 
     @property
     def raw(self) -> Cache:
@@ -84,37 +84,11 @@ class TolerantCache:
         try:
             result = await operation()
         except CacheUnavailableError as exc:
-            self._failed(exc)
+            self._healthy = False
+            # The cause is redis-py's error ("Connection refused", "Timeout reading ..."): it
+            # names host and port at most, never the password, and tells which outage it is.
+            self._outages.failed(UNAVAILABLE, exc.__cause__ or exc)
             return fallback
-        self._succeeded()
-        return result
-
-    def _failed(self, exc: CacheUnavailableError) -> None:
-        self._healthy = False
-        now = self._monotonic()
-        if self._last_warning_at is not None and now - self._last_warning_at < self._log_interval:
-            self._suppressed += 1
-            return
-        # The cause is redis-py's error ("Connection refused", "Timeout reading ..."): it names
-        # host and port at most, never the password, and tells the operator which outage it is.
-        cause = exc.__cause__ or exc
-        suffix = (
-            f" ({self._suppressed} more failures since the last warning)"
-            if self._suppressed
-            else ""
-        )
-        self._log.warning(
-            "cache unavailable; serving from the database%s: %s: %s",
-            suffix,
-            type(cause).__name__,
-            cause,
-        )
-        self._last_warning_at = now
-        self._suppressed = 0
-        self._outage_reported = True
-
-    def _succeeded(self) -> None:
         self._healthy = True
-        if self._outage_reported:
-            self._outage_reported = False
-            self._log.info("cache recovered")
+        self._outages.recovered(RECOVERED)
+        return result

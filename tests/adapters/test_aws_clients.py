@@ -111,7 +111,7 @@ def test_clients_carry_the_region_pool_timeouts_and_standard_retries(
     config = clients.client("s3", creds()).meta.config
     assert clients.client("s3", creds()).meta.region_name == "eu-west-1"
     assert config.max_pool_connections == 4
-    assert (config.connect_timeout, config.read_timeout) == (2.0, 30.0)
+    assert (config.connect_timeout, config.read_timeout) == (2.0, 10.0)
     assert config.retries == {"mode": "standard", "total_max_attempts": 3}
     assert clients.client("sts", None).meta.config.max_pool_connections == 4
 
@@ -165,6 +165,18 @@ async def test_the_pool_runs_as_many_calls_at_once_as_there_are_pooled_connectio
     )
     assert all(name.startswith("aws") for name in names)
     assert len(set(names)) == 4
+
+
+async def test_a_pooled_client_is_built_by_its_first_call_in_the_pool_not_before(
+    clients: AwsClients,
+) -> None:
+    pooled = clients.in_pool("s3", creds())
+    assert clients.cached_clients == 0  # nothing built on the event loop
+
+    assert await clients.run(pooled.can_paginate, "list_objects_v2") is True
+
+    assert clients.cached_clients == 1
+    assert clients.client("s3", creds()).can_paginate("list_objects_v2") is True
 
 
 async def test_run_passes_arguments_and_raises_what_the_call_raises(clients: AwsClients) -> None:

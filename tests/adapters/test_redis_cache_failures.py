@@ -210,3 +210,56 @@ async def test_memory_caches_return_bytes_not_str() -> None:
         assert await cache.pop("k") == b"\xc3\xa9"
     finally:
         await cache.close()
+
+
+class ManualClock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def test_after_a_failure_calls_skip_the_cache_until_one_probe_finds_it_back() -> None:
+    clock = ManualClock()
+    async with FakeServer(reply=None) as hung:
+        cache = create_cache(
+            hung.url, socket_timeout=0.05, connect_timeout=0.05, retry_interval=2.0,
+            monotonic=clock,
+        )  # fmt: skip
+        try:
+            with pytest.raises(CacheUnavailableError) as first:
+                await cache.get("k")
+            assert isinstance(first.value.__cause__, redis.exceptions.TimeoutError | TimeoutError)
+            for name, call in EVERY_METHOD.items():
+                with pytest.raises(CacheUnavailableError, match="skipped") as skipped:
+                    await call(cache)
+                assert skipped.value.__cause__ is None, name  # refused here, not by Redis
+            assert hung.connections == 1
+            assert cache.skipping
+
+            clock.now += 2.0
+            with pytest.raises(CacheUnavailableError, match=r"^cache unavailable$"):
+                await cache.get("k")  # the probe went to the server, and failed again
+            assert hung.connections == 2
+        finally:
+            await cache.close()
+
+
+async def test_an_error_answer_is_an_answer_and_closes_the_breaker() -> None:
+    clock = ManualClock()
+    async with FakeServer(reply=None) as server:
+        cache = create_cache(
+            server.url, socket_timeout=0.05, connect_timeout=0.05, retry_interval=2.0,
+            monotonic=clock,
+        )  # fmt: skip
+        try:
+            with pytest.raises(CacheUnavailableError):
+                await cache.get("k")  # a hung server: the breaker opens
+            server.reply = b"-WRONGTYPE Operation against a key\r\n"
+            clock.now += 2.0
+            with pytest.raises(redis.exceptions.ResponseError, match="WRONGTYPE"):
+                await cache.get("k")
+            assert not cache.skipping
+        finally:
+            await cache.close()

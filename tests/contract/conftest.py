@@ -1,6 +1,7 @@
-"""Backends for the contract suites: SQLite in a temporary file, a real PostgreSQL database, and
-the s3:// store on in-process moto (with S3's conditional writes, and with the fallback for
-endpoints without them).
+"""Backends for the contract suites: SQLite in a temporary file, a real PostgreSQL database, the
+s3:// store on in-process moto (with S3's conditional writes, and with the fallback for
+endpoints without them), and the fakes the unit suites rely on (a fake that drifts from the
+contract would make those suites prove nothing).
 
 PostgreSQL is not optional here: when it is down, these fixtures fail (never skip), because
 a suite that silently ran on SQLite alone would prove nothing about production.
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from support.fakes import FakeDatabase
 from support.moto_s3 import (
     REGION,
     admin_client,
@@ -29,8 +31,8 @@ from connector.domain.ports import ApiKeyStore, ConnectionStore
 
 SQL_BACKENDS = ("sqlite", "postgresql")
 S3_BACKENDS = ("s3", "s3-fallback")
-# Every adapter of the ConnectionStore and ApiKeyStore ports.
-CONNECTION_STORE_BACKENDS = (*SQL_BACKENDS, *S3_BACKENDS)
+# Every adapter of the ConnectionStore and ApiKeyStore ports, and their fakes.
+CONNECTION_STORE_BACKENDS = (*SQL_BACKENDS, *S3_BACKENDS, "fake")
 
 
 def sqlite_url(directory: Path) -> str:
@@ -74,6 +76,15 @@ async def open_s3_database(
             await database.close()
 
 
+@asynccontextmanager
+async def open_fake_database() -> AsyncIterator[FakeDatabase]:
+    database = FakeDatabase()
+    try:
+        yield database
+    finally:
+        await database.close()
+
+
 @dataclass
 class Backends:
     """What every backend needs; `open(name)` gives an empty database of that backend."""
@@ -87,6 +98,8 @@ class Backends:
             return open_sql_database(backend, self.tmp_path, self.postgres_url)
         if backend in S3_BACKENDS:
             return open_s3_database(backend, self.monkeypatch)
+        if backend == "fake":
+            return open_fake_database()
         raise AssertionError(f"no backend named {backend!r}")
 
 

@@ -1,15 +1,18 @@
-"""The Cache port's contract, run against the real Redis server and the memory:// cache."""
+"""The Cache port's contract, run against the real Redis server, the memory:// cache and the
+FakeCache of the unit suites (whose time is the test clock: `elapse` moves it)."""
 
 from __future__ import annotations
 
 import asyncio
 import secrets
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 
 import fakeredis
 import pytest
 from redis.asyncio import Redis
+from support.fakes import FakeCache, FixedClock
 
 from connector.adapters.redis_cache import RedisCache, create_cache
 from connector.domain.ports import Cache
@@ -22,14 +25,16 @@ GONE_WITHIN = 2.0  # seconds a 50 ms key may take to disappear on a slow machine
 
 @dataclass
 class Backend:
-    """One cache under test, and a way to open more caches on the same server."""
+    """One cache under test, a way to open more caches on the same server, and a way to let
+    time pass (the wall clock for servers, the test clock for the fake)."""
 
     name: str
-    cache: RedisCache
-    open_cache: Callable[[str], RedisCache]
-    opened: list[RedisCache] = field(default_factory=list)
+    cache: Cache
+    open_cache: Callable[[str], Cache]
+    elapse: Callable[[float], Awaitable[None]] = asyncio.sleep
+    opened: list[Cache] = field(default_factory=list)
 
-    def another(self, prefix: str) -> RedisCache:
+    def another(self, prefix: str) -> Cache:
         cache = self.open_cache(prefix)
         self.opened.append(cache)
         return cache
@@ -52,9 +57,25 @@ async def _require_real_redis(client: Redis) -> None:
         )
 
 
-@pytest.fixture(params=["redis", "memory"])
+def _fake_backend(prefix: str) -> Backend:
+    clock = FixedClock()
+    server: dict[str, tuple[bytes, datetime | None]] = {}
+
+    def on_shared_server(other_prefix: str) -> Cache:
+        return FakeCache(clock, prefix=other_prefix, server=server)
+
+    async def elapse(seconds: float) -> None:
+        clock.advance(seconds)
+
+    return Backend("fake", on_shared_server(prefix), on_shared_server, elapse)
+
+
+@pytest.fixture(params=["redis", "memory", "fake"])
 async def backend(request: pytest.FixtureRequest) -> AsyncIterator[Backend]:
     test_prefix = f"{RUN_PREFIX}{secrets.token_hex(4)}:"
+    if request.param == "fake":
+        yield _fake_backend(test_prefix)
+        return
     if request.param == "redis":
         admin = Redis.from_url(REDIS_URL)
         try:
@@ -121,6 +142,7 @@ async def test_get_of_a_missing_key_is_none(backend: Backend) -> None:
 async def test_a_key_set_with_a_fractional_ttl_expires(backend: Backend) -> None:
     await backend.cache.set("short", b"v", ttl=0.05)
     await backend.cache.set("long", b"v", ttl=60)
+    await backend.elapse(0.05)
 
     assert await _wait_until_gone(backend.cache, "short")
     assert await backend.cache.get("long") == b"v"
@@ -155,6 +177,7 @@ async def test_add_stores_only_when_the_key_is_absent(backend: Backend) -> None:
 
 async def test_add_succeeds_again_once_the_previous_value_expired(backend: Backend) -> None:
     assert await backend.cache.add("lock", b"old", ttl=0.05)
+    await backend.elapse(0.05)
     assert await _wait_until_gone(backend.cache, "lock")
 
     assert await backend.cache.add("lock", b"new", ttl=30) is True
@@ -283,3 +306,15 @@ async def test_two_memory_caches_are_independent() -> None:
     finally:
         await first.close()
         await second.close()
+
+
+async def test_the_fake_cache_expires_by_the_test_clock_not_the_wall_clock() -> None:
+    """Guards the suite itself: the `fake` backend follows the clock it was given."""
+    clock = FixedClock()
+    cache = FakeCache(clock)
+    await cache.set("k", b"v", ttl=0.05)
+    await asyncio.sleep(0.1)
+
+    assert await cache.get("k") == b"v"  # wall time passed, the test clock did not
+    clock.advance(0.05)
+    assert await cache.get("k") is None

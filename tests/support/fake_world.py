@@ -57,7 +57,7 @@ def make_fake_oauth_world(
     binding: IdentityBinding | None = None,
 ) -> FakeOAuthWorld:
     clock = FixedClock()
-    store, cache = FakeConnectionStore(), FakeCache()
+    store, cache = FakeConnectionStore(), FakeCache(clock)
     cipher = FernetCipher((generate_key(),))
     provider = FakeIdentityProvider(clock, lifetime=token_lifetime, rotate=rotate)
     verifier = FakeTokenVerifier(clock)

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
+from typing import TypeVar
 
 import msgspec
 
 from connector.domain.models import ApiKey, Connection
 from connector.domain.oauth import AccessClaims, IdentityClaims, TokenGrant
+from connector.domain.ports import Clock
 from connector.errors import (
     CacheUnavailableError,
     InvalidGrantError,
@@ -19,6 +20,8 @@ from connector.errors import (
     ValidationError,
     VersionConflictError,
 )
+
+_S = TypeVar("_S", bound=msgspec.Struct)
 
 
 class FixedClock:
@@ -34,7 +37,20 @@ class FixedClock:
         self.current += timedelta(seconds=seconds)
 
 
+def _in_utc(struct: _S) -> _S:
+    """The struct with every datetime field in UTC, as the SQL and S3 stores read them back."""
+    changes = {
+        name: value.astimezone(UTC)
+        for name in struct.__struct_fields__
+        if isinstance(value := getattr(struct, name), datetime)
+    }
+    return msgspec.structs.replace(struct, **changes)
+
+
 class FakeConnectionStore:
+    """The ConnectionStore port in a dict; it passes the port's contract suite like every
+    adapter (tests/contract)."""
+
     def __init__(self) -> None:
         self.rows: dict[str, Connection] = {}
         self.writes = 0
@@ -50,7 +66,7 @@ class FakeConnectionStore:
             current is None or current.version != expected_version
         ):
             raise VersionConflictError("stale")
-        stored = msgspec.structs.replace(connection, version=(expected_version or 0) + 1)
+        stored = _in_utc(msgspec.structs.replace(connection, version=(expected_version or 0) + 1))
         self.rows[connection.user_id] = stored
         self.writes += 1
         return stored
@@ -61,9 +77,13 @@ class FakeConnectionStore:
     async def iterate(
         self, *, page_size: int = 100, on_unreadable: Callable[[str], None] | None = None
     ) -> AsyncIterator[Connection]:
+        if page_size < 1:
+            raise ValueError("page_size must be at least 1")
         last = ""
         while True:
-            page = sorted(u for u in self.rows if u > last)[:page_size]
+            # Keyset pages in byte order, as the stores page (SQL's "C" collation, S3 keys).
+            page = sorted((u for u in self.rows if u.encode() > last.encode()), key=str.encode)
+            page = page[:page_size]
             for user_id in page:
                 if user_id in self.rows:
                     yield self.rows[user_id]
@@ -79,19 +99,21 @@ class FakeConnectionStore:
 
 
 class FakeApiKeyStore:
+    """The ApiKeyStore port in a dict (contract-tested like the adapters)."""
+
     def __init__(self) -> None:
         self.keys: dict[str, ApiKey] = {}
 
     async def create(self, key: ApiKey) -> None:
         if key.id in self.keys or any(k.name == key.name for k in self.keys.values()):
             raise ValidationError("duplicate")
-        self.keys[key.id] = key
+        self.keys[key.id] = _in_utc(key)
 
     async def get(self, key_id: str) -> ApiKey | None:
         return self.keys.get(key_id)
 
     async def list(self) -> list[ApiKey]:
-        return sorted(self.keys.values(), key=lambda k: k.created_at)
+        return sorted(self.keys.values(), key=lambda k: (k.created_at, k.id))
 
     async def revoke(self, id_or_name: str, at: datetime) -> ApiKey | None:
         key = self.keys.get(id_or_name) or next(
@@ -100,16 +122,40 @@ class FakeApiKeyStore:
         if key is None:
             return None
         if key.revoked_at is None:
-            key = msgspec.structs.replace(key, revoked_at=at)
+            key = _in_utc(msgspec.structs.replace(key, revoked_at=at))
             self.keys[key.id] = key
         return key
 
 
-class FakeCache:
-    """A dict with TTLs; `down = True` makes every call fail like an unreachable Redis."""
+class FakeDatabase:
+    """A store of record (what bootstrap's Database protocol asks) made of the two fakes."""
 
     def __init__(self) -> None:
-        self.data: dict[str, tuple[bytes, float | None]] = {}
+        self.connections = FakeConnectionStore()
+        self.api_keys = FakeApiKeyStore()
+
+    async def ping(self) -> None:
+        return None
+
+    async def close(self) -> None:
+        return None
+
+
+class FakeCache:
+    """The Cache port in a dict, with TTLs measured on the injected clock (never wall time:
+    `clock.advance` expires entries). `down = True` makes every call fail like an unreachable
+    Redis. Caches built with the same `server` share it, isolated by their `prefix`."""
+
+    def __init__(
+        self,
+        clock: Clock | None = None,
+        *,
+        prefix: str = "",
+        server: dict[str, tuple[bytes, datetime | None]] | None = None,
+    ) -> None:
+        self.clock: Clock = clock or FixedClock()
+        self.prefix = prefix
+        self.data: dict[str, tuple[bytes, datetime | None]] = {} if server is None else server
         self.indexes: dict[str, dict[str, float]] = {}
         self.down = False
 
@@ -117,13 +163,19 @@ class FakeCache:
         if self.down:
             raise CacheUnavailableError("cache unavailable")
 
+    def _deadline(self, ttl: float | None) -> datetime | None:
+        if ttl is None:
+            return None
+        # As RedisCache does: a TTL that rounds to nothing means "almost gone", 1 ms.
+        return self.clock.now() + timedelta(milliseconds=max(1.0, ttl * 1000))
+
     def _live(self, key: str) -> bytes | None:
-        entry = self.data.get(key)
+        entry = self.data.get(self.prefix + key)
         if entry is None:
             return None
         value, deadline = entry
-        if deadline is not None and time.monotonic() >= deadline:
-            del self.data[key]
+        if deadline is not None and self.clock.now() >= deadline:
+            del self.data[self.prefix + key]
             return None
         return value
 
@@ -133,29 +185,32 @@ class FakeCache:
 
     async def set(self, key: str, value: bytes, *, ttl: float | None = None) -> None:
         self._check()
-        self.data[key] = (value, time.monotonic() + ttl if ttl else None)
+        self.data[self.prefix + key] = (bytes(value), self._deadline(ttl))
 
     async def add(self, key: str, value: bytes, *, ttl: float) -> bool:
         self._check()
         if self._live(key) is not None:
             return False
-        self.data[key] = (value, time.monotonic() + ttl)
+        self.data[self.prefix + key] = (bytes(value), self._deadline(ttl))
         return True
 
     async def pop(self, key: str) -> bytes | None:
         self._check()
         value = self._live(key)
-        self.data.pop(key, None)
+        self.data.pop(self.prefix + key, None)
         return value
 
     async def delete(self, *keys: str) -> int:
         self._check()
-        return sum(self.data.pop(k, None) is not None for k in keys)
+        live = [k for k in dict.fromkeys(keys) if self._live(k) is not None]
+        for key in live:
+            del self.data[self.prefix + key]
+        return len(live)
 
     async def delete_if_equals(self, key: str, value: bytes) -> bool:
         self._check()
         if self._live(key) == value:
-            del self.data[key]
+            del self.data[self.prefix + key]
             return True
         return False
 
@@ -163,21 +218,23 @@ class FakeCache:
         self._check()
         if self._live(key) is None:
             return None
-        deadline = self.data[key][1]
-        return None if deadline is None else deadline - time.monotonic()
+        deadline = self.data[self.prefix + key][1]
+        return None if deadline is None else (deadline - self.clock.now()).total_seconds()
 
     async def index_add(self, index: str, member: str, score: float) -> None:
         self._check()
-        self.indexes.setdefault(index, {})[member] = score
+        self.indexes.setdefault(self.prefix + index, {})[member] = score
 
     async def index_due(self, index: str, until: float, *, limit: int) -> list[str]:
         self._check()
-        entries = sorted(self.indexes.get(index, {}).items(), key=lambda item: (item[1], item[0]))
+        entries = sorted(
+            self.indexes.get(self.prefix + index, {}).items(), key=lambda item: (item[1], item[0])
+        )
         return [member for member, score in entries if score <= until][:limit]
 
     async def index_remove(self, index: str, member: str) -> bool:
         self._check()
-        return self.indexes.get(index, {}).pop(member, None) is not None
+        return self.indexes.get(self.prefix + index, {}).pop(member, None) is not None
 
     async def ping(self) -> None:
         self._check()

@@ -6,7 +6,7 @@ import pytest
 from cryptography.fernet import Fernet
 
 from connector.errors import ConfigurationError
-from connector.settings import IdentityBinding, RpcSettings, Settings
+from connector.settings import DeadlineSettings, IdentityBinding, RpcSettings, Settings
 
 COGNITO = {
     "AWS_COGNITO_DOMAIN": "my-domain",
@@ -147,6 +147,17 @@ def test_auto_migrate_defaults_off_for_postgresql() -> None:
             {"CONNECTOR_DATABASE_CONDITIONAL_WRITES": "false"},
             "CONNECTOR_DATABASE_CONDITIONAL_WRITES",
         ),
+        ({"CONNECTOR_AWS_TIMEOUT": "0"}, "CONNECTOR_AWS_TIMEOUT"),
+        ({"CONNECTOR_AWS_TIMEOUT": "ten"}, "CONNECTOR_AWS_TIMEOUT"),
+        ({"CONNECTOR_AWS_TIMEOUT": "901"}, "CONNECTOR_AWS_TIMEOUT"),
+        ({"CONNECTOR_COGNITO_TIMEOUT": "-5"}, "CONNECTOR_COGNITO_TIMEOUT"),
+        ({"CONNECTOR_COGNITO_TIMEOUT": "61"}, "CONNECTOR_COGNITO_TIMEOUT"),
+        ({"CONNECTOR_COGNITO_TIMEOUT": "inf"}, "CONNECTOR_COGNITO_TIMEOUT"),
+        ({"CONNECTOR_DATABASE_TIMEOUT": "nan"}, "CONNECTOR_DATABASE_TIMEOUT"),
+        ({"CONNECTOR_DATABASE_TIMEOUT": "301"}, "CONNECTOR_DATABASE_TIMEOUT"),
+        ({"CONNECTOR_REDIS_RETRY_INTERVAL": "0"}, "CONNECTOR_REDIS_RETRY_INTERVAL"),
+        ({"CONNECTOR_REDIS_RETRY_INTERVAL": "1 minute"}, "CONNECTOR_REDIS_RETRY_INTERVAL"),
+        ({"CONNECTOR_REDIS_RETRY_INTERVAL": "301"}, "CONNECTOR_REDIS_RETRY_INTERVAL"),
     ],
 )
 def test_bad_configuration_names_its_variable_in_one_line(
@@ -297,3 +308,31 @@ def test_binding_none_is_refused_in_production() -> None:
         Settings.from_env(environment)
     assert raised.value.variable == "CONNECTOR_IDENTITY_BINDING"
     assert "production" in raised.value.problem
+
+
+def test_deadlines_and_the_cache_retry_interval_have_defaults_and_can_be_set() -> None:
+    defaults = Settings.from_env({})
+    assert defaults.deadlines == DeadlineSettings(
+        aws_seconds=10.0, cognito_seconds=5.0, database_seconds=5.0
+    )
+    assert defaults.cache.retry_interval == 2.0
+    configured = Settings.from_env(
+        {
+            "CONNECTOR_AWS_TIMEOUT": "30",
+            "CONNECTOR_COGNITO_TIMEOUT": "2.5",
+            "CONNECTOR_DATABASE_TIMEOUT": "0.75",
+            "CONNECTOR_REDIS_RETRY_INTERVAL": "10",
+        }
+    )
+    assert configured.deadlines == DeadlineSettings(
+        aws_seconds=30.0, cognito_seconds=2.5, database_seconds=0.75
+    )
+    assert configured.cache.retry_interval == 10.0
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "nan", "inf", "soon", "1e9"])
+def test_a_bad_timeout_is_refused_in_one_line_naming_it(value: str) -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        Settings.from_env({"CONNECTOR_AWS_TIMEOUT": value})
+    assert str(caught.value).startswith("CONNECTOR_AWS_TIMEOUT: ")
+    assert "\n" not in str(caught.value)

@@ -23,6 +23,7 @@ from botocore.exceptions import (
 )
 from botocore.exceptions import ConnectionError as BotocoreConnectionError
 
+from connector.adapters.aws_errors import DeadlineExceededError
 from connector.errors import ConnectorError, InternalError, UpstreamUnavailableError
 
 RETRY_AFTER = 2
@@ -66,7 +67,7 @@ def store_failure(exc: Exception, *, doing: str, bucket: str, endpoint: str) -> 
             " AWS_SECRET_ACCESS_KEY, AWS_PROFILE, a web-identity token, a task or instance role)",
             details=_details(type(exc).__name__, retryable=False),
         )
-    if isinstance(exc, BotocoreConnectionError | HTTPClientError):
+    if isinstance(exc, BotocoreConnectionError | HTTPClientError | DeadlineExceededError):
         return UpstreamUnavailableError(
             f"S3 is unreachable at {endpoint} ({type(exc).__name__}): check the network,"
             " AWS_REGION and AWS_ENDPOINT_URL",

@@ -27,9 +27,9 @@ class SqlApiKeyStore:
 
     async def create(self, key: ApiKey) -> None:
         """Store a new key; ValidationError if its id or name is taken."""
+        statement = insert(api_keys).values(**_values_of(key))
         try:
-            async with self._database.begin() as conn:
-                await conn.execute(insert(api_keys).values(**_values_of(key)))
+            await self._database.write(lambda conn: conn.execute(statement))
         except IntegrityError as exc:
             raise ValidationError(
                 f"an API key named {key.name!r} or with the id {key.id!r} already exists"
@@ -37,19 +37,18 @@ class SqlApiKeyStore:
 
     async def get(self, key_id: str) -> ApiKey | None:
         """The key with this id, revoked or not."""
-        async with self._database.connect() as conn:
-            return await _fetch(conn, key_id)
+        return await self._database.read(lambda conn: _fetch(conn, key_id))
 
     async def list(self) -> list[ApiKey]:
         """Every key, revoked ones included, oldest first."""
         query = select(api_keys).order_by(api_keys.c.created_at, api_keys.c.id)
-        async with self._database.connect() as conn:
-            rows = (await conn.execute(query)).mappings().all()
-        return [_key_from(row) for row in rows]
+        result = await self._database.read(lambda conn: conn.execute(query))
+        return [_key_from(row) for row in result.mappings().all()]
 
     async def revoke(self, id_or_name: str, at: datetime) -> ApiKey | None:
         """Mark revoked at `at` unless already revoked; an id matches before a name."""
-        async with self._database.begin() as conn:
+
+        async def revoke(conn: AsyncConnection) -> ApiKey | None:
             key_id = await _resolve(conn, id_or_name)
             if key_id is None:
                 return None
@@ -62,6 +61,8 @@ class SqlApiKeyStore:
                 .values(revoked_at=at)
             )
             return await _fetch(conn, key_id)
+
+        return await self._database.write(revoke)
 
 
 async def _resolve(conn: AsyncConnection, id_or_name: str) -> str | None:

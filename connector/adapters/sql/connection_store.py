@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 import msgspec
-from sqlalchemy import RowMapping, delete, insert, select, update
+from sqlalchemy import Executable, Result, RowMapping, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from connector.adapters.sql.tables import connections
@@ -14,6 +14,8 @@ from connector.domain.models import Connection, ConnectionStatus, SealedTokens
 from connector.errors import VersionConflictError
 
 if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncConnection
+
     from connector.adapters.sql.database import SqlDatabase
 
 
@@ -26,17 +28,17 @@ class SqlConnectionStore:
     async def get(self, user_id: str) -> Connection | None:
         """The user's connection, or None."""
         query = select(connections).where(connections.c.user_id == user_id)
-        async with self._database.connect() as conn:
-            row = (await conn.execute(query)).mappings().first()
+        result = await self._database.read(lambda conn: conn.execute(query))
+        row = result.mappings().first()
         return None if row is None else _connection_from(row)
 
     async def put(self, connection: Connection, *, expected_version: int | None) -> Connection:
         """Create (expected_version None) or replace while the stored version is expected."""
         values = _values_of(connection)
         if expected_version is None:
+            created = insert(connections).values(**values, version=1)
             try:
-                async with self._database.begin() as conn:
-                    await conn.execute(insert(connections).values(**values, version=1))
+                await self._database.write(lambda conn: conn.execute(created))
             except IntegrityError as exc:
                 # The primary key is the only constraint a well-formed connection can break.
                 raise VersionConflictError(
@@ -49,8 +51,7 @@ class SqlConnectionStore:
             .where(connections.c.version == expected_version)
             .values(**_without_key(values), version=expected_version + 1)
         )
-        async with self._database.begin() as conn:
-            replaced = (await conn.execute(statement)).rowcount
+        replaced = (await self._database.write(lambda conn: conn.execute(statement))).rowcount
         if replaced != 1:
             raise VersionConflictError(
                 f"the connection of {connection.user_id!r} is not at version {expected_version}"
@@ -59,8 +60,8 @@ class SqlConnectionStore:
 
     async def delete(self, user_id: str) -> bool:
         """Remove the user's connection; True if there was one."""
-        async with self._database.begin() as conn:
-            result = await conn.execute(delete(connections).where(connections.c.user_id == user_id))
+        statement = delete(connections).where(connections.c.user_id == user_id)
+        result = await self._database.write(lambda conn: conn.execute(statement))
         return result.rowcount > 0
 
     async def iterate(
@@ -78,8 +79,7 @@ class SqlConnectionStore:
                 query = query.where(connections.c.user_id > after)
             # The connection goes back to the pool before the caller sees a row, so a caller
             # that writes while iterating never waits on, or deadlocks with, this read.
-            async with self._database.connect() as conn:
-                rows = (await conn.execute(query)).mappings().all()
+            rows = (await self._database.read(_executing(query))).mappings().all()
             for row in rows:
                 yield _connection_from(row)
             if len(rows) < page_size:
@@ -93,6 +93,10 @@ class SqlConnectionStore:
     async def close(self) -> None:
         """Close the shared engine's pool (SqlDatabase owns it; closing twice is harmless)."""
         await self._database.close()
+
+
+def _executing(statement: Executable) -> Callable[[AsyncConnection], Awaitable[Result[Any]]]:
+    return lambda conn: conn.execute(statement)
 
 
 def _values_of(connection: Connection) -> dict[str, Any]:

@@ -3,93 +3,45 @@
 from __future__ import annotations
 
 import asyncio
-import sqlite3
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-import asyncpg  # type: ignore[import-untyped]  # asyncpg ships no type information
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, event, text
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import (
-    ArgumentError,
-    DBAPIError,
-    DisconnectionError,
-    InterfaceError,
-    OperationalError,
-    StatementError,
-)
-from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+from sqlalchemy.exc import ArgumentError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from connector.adapters.sql.api_key_store import SqlApiKeyStore
 from connector.adapters.sql.connection_store import SqlConnectionStore
-from connector.errors import ConfigurationError, UpstreamUnavailableError
+from connector.adapters.sql.failures import sql_failures_translated
+from connector.errors import ConfigurationError
 
 VARIABLE = "CONNECTOR_DATABASE_URL"
 MIGRATIONS = "connector.adapters.sql:migrations"
-CONNECT_TIMEOUT = 5.0
-PING_TIMEOUT = 5.0
+DEFAULT_TIMEOUT = 5.0
 SQLITE_BUSY_TIMEOUT_MS = 5000
 # Any fixed 64-bit key works; every replica must use the same one. ASCII "connecto".
 MIGRATION_LOCK_KEY = 0x636F6E6E6563746F
-
-# Failures that mean "the database cannot answer now", not "this request is wrong".
-# OSError covers refused connections and TimeoutError; asyncpg raises its own at connect time
-# (later ones reach us wrapped in a DBAPIError, see _is_unavailable).
-_UNAVAILABLE: tuple[type[BaseException], ...] = (
-    OperationalError,
-    InterfaceError,
-    DisconnectionError,
-    PoolTimeoutError,
-    OSError,
-    asyncpg.PostgresConnectionError,
-    asyncpg.InterfaceError,
-    asyncpg.exceptions.OperatorInterventionError,
-    asyncpg.exceptions.InsufficientResourcesError,
-)
-
-
-@contextmanager
-def _failures_translated() -> Iterator[None]:
-    """Connection failures become UpstreamUnavailableError; a refused value stays ValueError."""
-    try:
-        yield
-    except Exception as exc:
-        if _is_unavailable(exc):
-            # A constant message: the URL, and so a password, never reaches a caller or a log.
-            raise UpstreamUnavailableError("database unavailable", retry_after=2) from exc
-        # SQLAlchemy wraps what a bind processor raises (UtcDateTime's naive-datetime refusal).
-        if type(exc) is StatementError and isinstance(exc.orig, ValueError):
-            raise exc.orig from exc
-        raise
-
-
-def _is_unavailable(exc: Exception) -> bool:
-    if isinstance(exc, OperationalError) and _is_sqlite_statement_error(exc.orig):
-        return False
-    # connection_invalidated: SQLAlchemy's dialect recognised a lost connection.
-    return isinstance(exc, _UNAVAILABLE) or (
-        isinstance(exc, DBAPIError) and exc.connection_invalidated
-    )
-
-
-def _is_sqlite_statement_error(error: BaseException | None) -> bool:
-    # SQLite reports "no such table" and friends as OperationalError too, with the generic
-    # SQLITE_ERROR code: a bug or a missing migration, which no retry will fix.
-    return isinstance(error, sqlite3.Error) and error.sqlite_errorcode == sqlite3.SQLITE_ERROR
+T = TypeVar("T")
 
 
 class SqlDatabase:
-    """Owns the engine; `connections` and `api_keys` are the stores built on it."""
+    """Owns the engine; `connections` and `api_keys` are the stores built on it.
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    Every store operation (`read`, `write`) answers within `timeout` seconds, from the pool
+    checkout to the last row: a server that stopped answering costs a bounded wait, never a
+    hung request. The connect and the wait for a pooled connection have the same bound.
+    """
+
+    def __init__(self, engine: AsyncEngine, *, timeout: float = DEFAULT_TIMEOUT) -> None:
         self._engine = engine
+        self._timeout = timeout
         # PostgreSQL reads skip BEGIN/ROLLBACK: one round trip for a lookup, not three (API
         # keys are read on every request). SQLite opens no transaction for a SELECT anyway.
         self._read_engine = (
@@ -97,37 +49,83 @@ class SqlDatabase:
             if engine.dialect.name == "postgresql"
             else engine
         )
+        # Operations past their deadline, still closing their connection; held so they are
+        # not garbage-collected while they do.
+        self._abandoned: set[asyncio.Task[Any]] = set()
         self.connections = SqlConnectionStore(self)
         self.api_keys = SqlApiKeyStore(self)
 
     @classmethod
-    def from_url(cls, url: str) -> SqlDatabase:
+    def from_url(cls, url: str, *, timeout: float = DEFAULT_TIMEOUT) -> SqlDatabase:
         """`sqlite+aiosqlite:///path` or `postgresql+asyncpg://…`; else ConfigurationError."""
-        return cls(_create_engine(_parse(url)))
+        return cls(_create_engine(_parse(url), timeout), timeout=timeout)
+
+    @property
+    def timeout(self) -> float:
+        """The deadline of each store operation, in seconds."""
+        return self._timeout
+
+    @property
+    def engine(self) -> AsyncEngine:
+        """The engine (for diagnostics and tests; the stores go through `read` and `write`)."""
+        return self._engine
 
     @property
     def dialect_name(self) -> str:
         return self._engine.dialect.name
 
+    async def read(self, work: Callable[[AsyncConnection], Awaitable[T]]) -> T:
+        """`work` on a connection where each statement sees committed data, within the
+        deadline, failures translated."""
+        return await self._within_deadline(self._read_engine.connect, work)
+
+    async def write(self, work: Callable[[AsyncConnection], Awaitable[T]]) -> T:
+        """`work` in a transaction committed at the end, within the deadline, failures
+        translated."""
+        return await self._within_deadline(self._engine.begin, work)
+
+    async def _within_deadline(
+        self,
+        session: Callable[[], AbstractAsyncContextManager[AsyncConnection]],
+        work: Callable[[AsyncConnection], Awaitable[T]],
+    ) -> T:
+        async def operation() -> T:
+            async with session() as connection:
+                return await work(connection)
+
+        # A task of its own, so the caller can be answered at the deadline: the cleanup of a
+        # cancelled operation may wait on the server too (SQLAlchemy gives a graceful close 2 s
+        # before it terminates the connection), and that wait is not the caller's.
+        task = asyncio.ensure_future(operation())
+        with sql_failures_translated():
+            try:
+                return await asyncio.wait_for(asyncio.shield(task), self._timeout)
+            except BaseException:
+                if not task.done():
+                    task.cancel()
+                    self._abandoned.add(task)
+                    task.add_done_callback(_forget_abandoned(self._abandoned))
+                raise
+
     @asynccontextmanager
     async def connect(self) -> AsyncIterator[AsyncConnection]:
-        """A connection for reads (each statement sees committed data), failures translated."""
-        with _failures_translated():
+        """A connection for reads with failures translated and no deadline (migrations,
+        maintenance and tests; the stores use `read`)."""
+        with sql_failures_translated():
             async with self._read_engine.connect() as connection:
                 yield connection
 
     @asynccontextmanager
     async def begin(self) -> AsyncIterator[AsyncConnection]:
-        """A transaction committed at the end, with failures translated."""
-        with _failures_translated():
+        """A transaction committed at the end, failures translated, no deadline (migrations,
+        maintenance and tests; the stores use `write`)."""
+        with sql_failures_translated():
             async with self._engine.begin() as connection:
                 yield connection
 
     async def ping(self) -> None:
-        """Raise UpstreamUnavailableError unless the database answers within PING_TIMEOUT."""
-        with _failures_translated():
-            async with asyncio.timeout(PING_TIMEOUT), self._read_engine.connect() as connection:
-                await connection.execute(text("SELECT 1"))
+        """Raise UpstreamUnavailableError unless the database answers within the deadline."""
+        await self.read(_select_one)
 
     async def close(self) -> None:
         """Close every pooled connection."""
@@ -135,22 +133,38 @@ class SqlDatabase:
 
     async def migrate(self) -> None:
         """Upgrade the schema to head; idempotent, and safe from several replicas at once."""
+        # No deadline: a migration takes as long as it takes, and waits for other replicas'.
         async with self.begin() as connection:
-            if self.dialect_name == "postgresql":
-                # Held until commit: replicas starting together migrate one after the other,
-                # and the later ones then find the schema at head.
-                await connection.execute(
-                    text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY}
-                )
-            else:
-                # SQLite's write lock, taken up front, does the same for several processes.
-                await connection.exec_driver_sql("BEGIN IMMEDIATE")
-            await connection.run_sync(_upgrade_to_head)
+            await self._migrate_locked(connection)
+
+    async def _migrate_locked(self, connection: AsyncConnection) -> None:
+        if self.dialect_name == "postgresql":
+            # Held until commit: replicas starting together migrate one after the other,
+            # and the later ones then find the schema at head.
+            await connection.execute(
+                text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY}
+            )
+        else:
+            # SQLite's write lock, taken up front, does the same for several processes.
+            await connection.exec_driver_sql("BEGIN IMMEDIATE")
+        await connection.run_sync(_upgrade_to_head)
 
     async def is_at_head(self) -> bool:
         """True when the schema is at the newest migration (False on an empty database)."""
-        async with self.connect() as connection:
-            return await connection.run_sync(_is_at_head)
+        return await self.read(lambda connection: connection.run_sync(_is_at_head))
+
+
+async def _select_one(connection: AsyncConnection) -> None:
+    await connection.execute(text("SELECT 1"))
+
+
+def _forget_abandoned(abandoned: set[asyncio.Task[Any]]) -> Callable[[asyncio.Task[Any]], None]:
+    def forget(task: asyncio.Task[Any]) -> None:
+        abandoned.discard(task)
+        if not task.cancelled():
+            task.exception()  # seen: nobody awaits an abandoned operation's failure
+
+    return forget
 
 
 def _parse(url: str) -> URL:
@@ -166,20 +180,23 @@ def _parse(url: str) -> URL:
     return parsed
 
 
-def _create_engine(url: URL) -> AsyncEngine:
+def _create_engine(url: URL, timeout: float) -> AsyncEngine:
     # hide_parameters: bound values (sealed tokens, key hashes) stay out of errors and logs.
     if url.drivername == "postgresql+asyncpg":
         return create_async_engine(
             url,
+            # A pooled connection the server dropped (a restart, a failover) is found by a
+            # ping at checkout and replaced, instead of failing the request that drew it.
             pool_pre_ping=True,
+            pool_timeout=timeout,  # waiting for a free pooled connection
             hide_parameters=True,
-            connect_args={"timeout": CONNECT_TIMEOUT},
+            connect_args={"timeout": timeout},  # asyncpg's connect, TLS and auth included
         )
     path = url.database
     if not path or path == ":memory:" or path.startswith("file:"):
         raise ConfigurationError(VARIABLE, "a SQLite URL needs a file path")
     _ensure_directory(Path(path).parent)
-    engine = create_async_engine(url, hide_parameters=True)
+    engine = create_async_engine(url, pool_timeout=timeout, hide_parameters=True)
     event.listen(engine.sync_engine, "connect", _configure_sqlite)
     return engine
 
