@@ -4,7 +4,6 @@ are kept by hand in bench/analysis.md and included as they are."""
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +29,7 @@ def render(results: dict[str, Any], command: str) -> str:
     m = results["machine"]
     out += [
         f"- Command: `{command}`",
-        f"- Date (UTC): {time.strftime('%Y-%m-%d %H:%M', time.gmtime())}",
+        f"- Date (UTC): {m['date']}",
         f"- Machine: {m['cpu']}, {m['cores']} cores, {m['memory_gib']} GiB, Linux {m['kernel']},"
         f" Python {m['python']}",
         f"- Load average (1/5/15 min) before: {_load(m['load_before'])};"

@@ -44,6 +44,7 @@ from support.serve_processes import own_database, own_prefix
 
 HERE = Path(__file__).resolve().parent
 MIB = 1 << 20
+TRANSFER_AWS_TIMEOUT = 300
 
 
 @dataclass(frozen=True)
@@ -79,6 +80,7 @@ def machine() -> dict[str, Any]:
         platform.processor(),
     )
     return {
+        "date": time.strftime("%Y-%m-%d %H:%M", time.gmtime()),
         "cpu": model,
         "cores": os.cpu_count(),
         "memory_gib": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1),
@@ -215,7 +217,10 @@ def transfer(
     growth over its RSS before each transfer, and the throughput."""
     total = plan.transfer_mib * MIB
     path = f"/s3/buckets/{inprocess.BUCKET}/objects/big"
-    figures: dict[str, Any] = {"mib": plan.transfer_mib}
+    figures: dict[str, Any] = {"mib": plan.transfer_mib, "aws_timeout_s": TRANSFER_AWS_TIMEOUT}
+    # moto assembles a completed multipart upload in one request: 1 GiB takes longer than the
+    # 10 s default deadline of one AWS call on this machine (the RSS figure is the point here).
+    env = {**env, "CONNECTOR_AWS_TIMEOUT": str(TRANSFER_AWS_TIMEOUT)}
     with (
         serving("connector", "uvicorn", env, log_dir=logs) as connector,
         httpx.Client(base_url=connector.url, headers=headers, timeout=600) as client,
@@ -266,7 +271,9 @@ def bucket(moto_url: str) -> Iterator[None]:
     yield
 
 
-def measure(plan: Plan, tool: str, only: set[str] | None) -> dict[str, Any]:
+def measure(
+    plan: Plan, tool: str, only: set[str] | None, checkpoint: Callable[[dict[str, Any]], None]
+) -> dict[str, Any]:
     results: dict[str, Any] = {"machine": machine(), "load_tool": tool, "plan": asdict(plan)}
 
     def wanted(name: str) -> bool:
@@ -303,6 +310,7 @@ def measure(plan: Plan, tool: str, only: set[str] | None) -> dict[str, Any]:
                 started = time.monotonic()
                 print(f"bench: {name} ...", file=sys.stderr, flush=True)
                 results[name] = step()
+                checkpoint(results)
                 print(
                     f"bench: {name} done in {time.monotonic() - started:.0f} s",
                     file=sys.stderr,
@@ -323,16 +331,32 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--load-tool", choices=("auto", "wrk", "python"), default="auto", help="load generator"
     )
+    parser.add_argument(
+        "--from-json",
+        type=Path,
+        default=None,
+        help="measure nothing: render RESULTS.md again from a run saved with --json",
+    )
     args = parser.parse_args(argv)
-    plan = QUICK if args.quick else FULL
-    tool = ensure_wrk() if args.load_tool == "auto" else args.load_tool
-    results = measure(plan, tool, set(args.only) if args.only else None)
-    command = "uv run python -m bench.run" + (" --quick" if args.quick else "")
     from bench.report import render  # noqa: PLC0415
 
+    if args.from_json:
+        saved = json.loads(args.from_json.read_text())
+        args.output.write_text(render(saved["results"], saved["command"]))
+        return 0
+    plan = QUICK if args.quick else FULL
+    tool = ensure_wrk() if args.load_tool == "auto" else args.load_tool
+    command = "uv run python -m bench.run" + (" --quick" if args.quick else "")
+
+    def save(results: dict[str, Any]) -> None:
+        """The raw figures so far (a run cut short keeps what it measured)."""
+        if args.json:
+            saved = {"command": command, "results": results}
+            args.json.write_text(json.dumps(saved, indent=2, default=str))
+
+    results = measure(plan, tool, set(args.only) if args.only else None, save)
+    save(results)
     args.output.write_text(render(results, command))
-    if args.json:
-        args.json.write_text(json.dumps(results, indent=2, default=str))
     print(f"bench: wrote {args.output}", file=sys.stderr)
     return 0
 

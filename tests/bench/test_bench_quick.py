@@ -48,7 +48,7 @@ def test_the_quick_bench_writes_every_section_and_its_counts_hold(tmp_path: Path
         assert section in report, section
     assert "- Command: `uv run python -m bench.run --quick`" in report
     assert "- Load generator: `" in report
-    results: dict[str, Any] = json.loads(raw.read_text())
+    results: dict[str, Any] = json.loads(raw.read_text())["results"]
 
     warm = results["round_trips"]
     assert warm["/connection"] == {"requests": 10, "sql": 0, "redis": 0, "aws": 0}
