@@ -91,24 +91,51 @@ async def round_trips(settings: Settings, headers: dict[str, str], warm: int) ->
 
 
 async def profile(settings: Settings, headers: dict[str, str], requests: int) -> str:
-    """pyinstrument's view of `requests` warm GET /connection, driven in-process (ASGI)."""
+    """pyinstrument's view of `requests` warm GET /connection, the ASGI app called directly (no
+    client or server in the samples): the functions by their own time, then the call tree."""
     from pyinstrument import Profiler  # noqa: PLC0415 - a dev dependency, bench only
+    from pyinstrument.renderers import ConsoleRenderer  # noqa: PLC0415
 
     container = await build_container(settings)
     try:
         app = create_app(settings, container=container)
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://b") as client:
-            for _ in range(50):
-                await client.get("/connection", headers=headers)
-            profiler = Profiler(interval=0.0002, async_mode="disabled")
-            profiler.start()
-            for _ in range(requests):
-                await client.get("/connection", headers=headers)
-            profiler.stop()
-        return str(profiler.output_text(unicode=False, color=False, show_all=False))
+        raw = [(name.lower().encode(), value.encode()) for name, value in headers.items()]
+        scope = {
+            "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET",
+            "scheme": "http", "path": "/connection", "raw_path": b"/connection",
+            "query_string": b"", "root_path": "", "headers": [*raw, (b"host", b"bench")],
+            "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 80),
+        }  # fmt: skip
+        statuses: list[int] = []
+
+        async def receive() -> dict[str, Any]:
+            return {"type": "http.request", "body": b"", "more_body": False}
+
+        async def send(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                statuses.append(message["status"])
+
+        for _ in range(100):
+            await app(dict(scope), receive, send)  # type: ignore[arg-type]
+        profiler = Profiler(interval=0.0001, async_mode="disabled")
+        profiler.start()
+        for _ in range(requests):
+            await app(dict(scope), receive, send)  # type: ignore[arg-type]
+        profiler.stop()
+        if set(statuses) != {200}:
+            raise RuntimeError(f"GET /connection answered {sorted(set(statuses))}")
+        session = profiler.last_session
+        assert session is not None
+        flat = ConsoleRenderer(flat=True, time="percent_of_total").render(session)
+        tree = ConsoleRenderer(time="percent_of_total").render(session)
+        return f"{_top(flat, 28)}\n\n{_top(tree, 40)}"
     finally:
         await container.close()
+
+
+def _top(text: str, lines: int) -> str:
+    kept = [line.rstrip() for line in text.splitlines() if line.strip()]
+    return "\n".join(kept[:lines])
 
 
 async def store_scale(settings: Settings, sizes: tuple[int, ...], reads: int) -> dict[int, float]:

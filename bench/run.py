@@ -167,20 +167,29 @@ def servers_and_workers(
     tool: str, env: dict[str, str], headers: dict[str, str], plan: Plan, logs: Path
 ) -> dict[str, Any]:
     """The connector under uvicorn (httptools, uvloop: `connector serve`) and granian, 1 and 2
-    workers; the bare app at 1 and 2 workers shows what the machine itself allows."""
-    figures: dict[str, Any] = {}
+    workers; the bare app at 1 and 2 workers shows what the machine itself allows. All run at
+    once and take turns at each point (A/B/...), so a change in the machine's load between
+    minutes falls on every configuration alike."""
     top = max(plan.concurrency)
-    bare_env = {**env, "BENCH_ENVELOPE": json.dumps({"success": True})}
-    for app, server in (("connector", "uvicorn"), ("connector", "granian"), ("bare", "uvicorn")):
-        for workers in (1, 2):
-            use = env if app == "connector" else bare_env
-            with serving(app, server, use, workers=workers, log_dir=logs) as running:
-                urls = {f"{app} {server} x{workers}": running.url}
-                one = side_by_side(tool, urls, "/connection", headers, plan, c=1)
-                many = side_by_side(tool, urls, "/connection", headers, plan, c=top)
-                name = f"{app} {server} x{workers}"
-                figures[name] = {"c=1": one[name], f"c={top}": many[name]}
-    return figures
+    configurations = [
+        (app, server, workers)
+        for app, server in (("connector", "uvicorn"), ("connector", "granian"), ("bare", "uvicorn"))
+        for workers in (1, 2)
+    ]
+    with ExitStack() as stack:
+        urls: dict[str, str] = {}
+        bare_env = env
+        for app, server, workers in configurations:
+            if app == "bare" and bare_env is env:  # the connector's own envelope, as above
+                answer = httpx.get(f"{next(iter(urls.values()))}/connection", headers=headers)
+                bare_env = {**env, "BENCH_ENVELOPE": answer.text}
+            running = serving(
+                app, server, env if app == "connector" else bare_env, workers=workers, log_dir=logs
+            )
+            urls[f"{app} {server} x{workers}"] = stack.enter_context(running).url
+        one = side_by_side(tool, urls, "/connection", headers, plan, c=1)
+        many = side_by_side(tool, urls, "/connection", headers, plan, c=top)
+    return {name: {"c=1": one[name], f"c={top}": many[name]} for name in urls}
 
 
 def s3_list(
@@ -337,6 +346,12 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help="measure nothing: render RESULTS.md again from a run saved with --json",
     )
+    parser.add_argument(
+        "--update",
+        type=Path,
+        default=None,
+        help="measure the --only steps again into a run saved with --json (a quieter machine)",
+    )
     args = parser.parse_args(argv)
     from bench.report import render  # noqa: PLC0415
 
@@ -348,15 +363,20 @@ def main(argv: list[str] | None = None) -> int:
     tool = ensure_wrk() if args.load_tool == "auto" else args.load_tool
     command = "uv run python -m bench.run" + (" --quick" if args.quick else "")
 
+    earlier: dict[str, Any] = {}
+    if args.update:
+        saved = json.loads(args.update.read_text())
+        command, earlier = saved["command"], saved["results"]
+
     def save(results: dict[str, Any]) -> None:
         """The raw figures so far (a run cut short keeps what it measured)."""
         if args.json:
-            saved = {"command": command, "results": results}
+            saved = {"command": command, "results": {**earlier, **results}}
             args.json.write_text(json.dumps(saved, indent=2, default=str))
 
     results = measure(plan, tool, set(args.only) if args.only else None, save)
     save(results)
-    args.output.write_text(render(results, command))
+    args.output.write_text(render({**earlier, **results}, command))
     print(f"bench: wrote {args.output}", file=sys.stderr)
     return 0
 

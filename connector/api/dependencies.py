@@ -8,7 +8,7 @@ from litestar import Request
 from litestar.di import NamedDependency, Provide
 from litestar.params import HeaderParameter
 
-from connector.api.guards import USER_ID_HEADER, caller_of, services_of
+from connector.api.guards import USER_ID_HEADER, caller_of, request_state, services_of
 from connector.domain.models import ApiKey
 from connector.services.container import OAuthServices, Services
 
@@ -56,7 +56,7 @@ def provide_user_id(
     It takes `services` only to be resolved after it: Litestar resolves the dependencies of one
     level side by side in an anyio task group (two tasks per request, about a fifth of a warm
     GET /connection in the profile); one after the other, both run inline."""
-    user_id: str = request.state.user_id
+    user_id: str = request_state(request)["user_id"]
     return user_id
 
 
@@ -64,7 +64,7 @@ def provide_optional_user_id(
     request: Request[Any, Any, Any], x_user_id: UserIdHeader = None
 ) -> str | None:
     """The user id `may_name_user` validated, or None (POST /callback)."""
-    user_id: str | None = request.state.user_id
+    user_id: str | None = request_state(request)["user_id"]
     return user_id
 
 

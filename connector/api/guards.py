@@ -35,6 +35,13 @@ SECURITY_COMPONENTS = Components(
 SECURITY: list[dict[str, list[str]]] = [{"BearerKey": []}, {"HeaderKey": []}]
 
 
+def request_state(connection: ASGIConnection[Any, Any, Any, Any]) -> dict[str, Any]:
+    """What the guards keep for the rest of the request: Litestar's per-request `scope["state"]`
+    itself (`connection.state` wraps it in a new State, with its own lock, at every access)."""
+    state: dict[str, Any] = connection.scope["state"]
+    return state
+
+
 def services_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Services:
     services: Services = connection.app.state.services
     return services
@@ -55,14 +62,14 @@ async def authenticated(
     connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler
 ) -> None:
     """A valid, unrevoked API key (401 otherwise), kept on the request for what follows."""
-    connection.state.api_key = await services_of(connection).api_keys.authenticate(
+    request_state(connection)["api_key"] = await services_of(connection).api_keys.authenticate(
         presented_key(connection)
     )
 
 
 def caller_of(connection: ASGIConnection[Any, Any, Any, Any]) -> ApiKey:
     """The key `authenticated` accepted."""
-    key: ApiKey = connection.state.api_key
+    key: ApiKey = request_state(connection)["api_key"]
     return key
 
 
@@ -92,7 +99,7 @@ def user_id_header(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None
 
 async def names_user(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
     """The validated X-User-Id (MISSING_USER_ID / VALIDATION_ERROR), kept on the request."""
-    connection.state.user_id = parse_user_id(user_id_header(connection))
+    request_state(connection)["user_id"] = parse_user_id(user_id_header(connection))
 
 
 async def may_name_user(
@@ -100,4 +107,4 @@ async def may_name_user(
 ) -> None:
     """As `names_user` for routes where X-User-Id is optional (None when absent)."""
     raw = user_id_header(connection)
-    connection.state.user_id = None if raw is None else parse_user_id(raw)
+    request_state(connection)["user_id"] = None if raw is None else parse_user_id(raw)
