@@ -20,6 +20,7 @@ import uvicorn
 from litestar import Litestar
 
 from connector.app import create_app
+from connector.sandbox.agent_client import AGENT_CLIENT_ID, agent_callback, agent_client
 from connector.sandbox.aws import REGION, AwsEmulator, use_emulator
 from connector.sandbox.banner import DEMO_USER_ID, DevFacts, banner, ready_line
 from connector.sandbox.demo_app import DemoAppConfig, create_demo_app, return_urls
@@ -31,7 +32,6 @@ from connector.sandbox.environment import (
     sandbox_settings,
     write_env_file,
 )
-from connector.sandbox.agent_client import AGENT_CLIENT_ID, agent_callback, agent_client
 from connector.sandbox.hosted_ui import (
     AppClient,
     HostedUi,

@@ -155,11 +155,13 @@ async def test_an_agent_acts_for_its_own_user_lists_reads_writes_and_invokes(
         )
 
     assert names == MCP_TOOLS_READ | {"write_object", "delete_object", "invoke_function"}
-    assert status["userId"] == stack.user_id and status["status"] == "active"
+    assert status["userId"] == stack.user_id
+    assert status["status"] == "active"
     assert [b["name"] for b in buckets["buckets"]] == ["demo-bucket"]
     assert written["key"] == "agent/user-mode.txt"
     assert read["text"] == "mine"
-    assert invoked["statusCode"] == 200 and invoked["payload"] == [1, 2]
+    assert invoked["statusCode"] == 200
+    assert invoked["payload"] == [1, 2]
 
 
 async def test_a_bucket_outside_the_policy_keys_patterns_is_forbidden(users: UserModeStack) -> None:
