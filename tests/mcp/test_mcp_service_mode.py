@@ -295,3 +295,90 @@ def test_a_foreign_origin_is_refused(stack: DevStack) -> None:
     )
 
     assert refused.status_code == 403
+
+
+def raw_call(stack: DevStack, body: object, **headers: str) -> httpx.Response:
+    """One HTTP request to /mcp, as any replica would get it: no session, no initialize."""
+    return httpx.post(
+        mcp_url(stack),
+        content=body if isinstance(body, bytes) else json.dumps(body).encode(),
+        headers={
+            **as_user(stack, user=stack.user_id),
+            "Content-Type": "application/json",
+            "Accept": "application/json, text/event-stream",
+            **headers,
+        },
+        timeout=10,
+    )
+
+
+def test_a_tool_call_needs_no_session_so_any_replica_serves_it(stack: DevStack) -> None:
+    call = {
+        "jsonrpc": "2.0",
+        "id": 7,
+        "method": "tools/call",
+        "params": {"name": "list_buckets", "arguments": {}},
+    }
+
+    answered = raw_call(stack, call)
+
+    assert answered.status_code == 200
+    assert "mcp-session-id" not in answered.headers
+    result = answered.json()["result"]
+    assert result["structuredContent"]["buckets"][0]["name"] == stack.facts["bucket"]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"{not json", b"[]", b'{"jsonrpc": "2.0", "id": 1}', b'{"jsonrpc": "2.0", "method": 5}'],
+    ids=["not-json", "empty-batch", "no-method", "method-not-a-string"],
+)
+def test_malformed_json_rpc_is_a_client_error_never_a_500(stack: DevStack, body: bytes) -> None:
+    answered = raw_call(stack, body)
+
+    assert 400 <= answered.status_code < 500, answered.text
+
+
+def test_other_methods_on_mcp_are_refused_without_a_500(stack: DevStack) -> None:
+    headers = {**as_user(stack, user=stack.user_id), "Accept": "text/event-stream"}
+    got = httpx.get(mcp_url(stack), headers=headers, timeout=10)
+    deleted = httpx.delete(mcp_url(stack), headers=headers, timeout=10)
+
+    assert got.status_code == 405
+    assert deleted.status_code == 405
+    assert got.headers["allow"] == "POST"
+    assert got.json()["code"] == "VALIDATION_ERROR"
+
+
+async def test_every_tool_call_is_one_audit_event_without_arguments(stack: DevStack) -> None:
+    async with mcp_session(mcp_url(stack), as_user(stack, user=stack.user_id)) as session:
+        await session.call_tool(
+            "write_object",
+            {"bucket": stack.facts["bucket"], "key": "agent/audited.txt", "content": "secret-ish"},
+        )
+        await session.call_tool("list_objects", {"bucket": "not-ours-1"})
+    lines = stack.log.read_text(errors="replace").splitlines()
+    audited = [line for line in lines if "mcp tool call" in line]
+
+    resource = f"{stack.facts['bucket']}/agent/audited.txt"
+    assert any(f"tool=write_object resource={resource} outcome=ok" in line for line in audited)
+    assert any(
+        "tool=list_objects resource=not-ours-1 outcome=NOT_FOUND" in line for line in audited
+    )
+    assert all(f"user={stack.user_id}" in line for line in audited[-2:])
+    assert not any("secret-ish" in line for line in lines)
+    assert not any(stack.api_key in line for line in lines)
+
+
+def test_the_banner_prints_a_ready_to_paste_mcp_client_configuration(stack: DevStack) -> None:
+    printed = "\n".join(line.strip() for line in stack.stdout)
+    start = printed.index('{\n"mcpServers"')
+    config, _ = json.JSONDecoder().raw_decode(printed[start:])
+
+    server = config["mcpServers"]["connector"]
+    assert server["url"] == f"{stack.url}/mcp"
+    assert server["headers"] == {
+        "Authorization": f"Bearer {stack.api_key}",
+        "X-User-Id": stack.user_id,
+    }
+    assert stack.facts["mcpUrl"] == f"{stack.url}/mcp"

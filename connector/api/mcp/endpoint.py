@@ -69,6 +69,16 @@ class McpEndpoint:
             presented = "authorization" in headers or "x-api-key" in headers
             await self._refuse(exc, send, presented=presented)
             return
+        if scope.get("method") != "POST":
+            # Stateless: no session to delete, and no server-initiated messages for a GET stream
+            # to carry (the SDK would hold it open for nothing). The spec's answer is 405.
+            await self._refuse(
+                ValidationError("method not allowed on /mcp: send JSON-RPC with POST"),
+                send,
+                presented=True,
+                status=405,
+            )
+            return
         scope[SCOPE_KEY] = McpCall(services=services, agent=agent, settings=self._settings.mcp)  # type: ignore[literal-required]
         await self.app(scope, receive, send)  # type: ignore[arg-type]
 
@@ -98,10 +108,15 @@ class McpEndpoint:
             return await access.as_service(token, users[0] if users else None)
         return await access.as_user(token or "")
 
-    async def _refuse(self, error: ConnectorError, send: Send, *, presented: bool) -> None:
+    async def _refuse(
+        self, error: ConnectorError, send: Send, *, presented: bool, status: int | None = None
+    ) -> None:
         """401 and 403 say where the OAuth metadata is (RFC 9728); others are envelopes."""
-        status, body = failure(error)
+        mapped, body = failure(error)
+        status = status or mapped
         headers = [(b"content-type", b"application/json")]
+        if status == 405:
+            headers.append((b"allow", b"POST"))
         if isinstance(error, AuthenticationError | PermissionDeniedError):
             challenge = ["Bearer"]
             if self._user_mode:
