@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Callable
 
 import msgspec
@@ -11,19 +12,21 @@ from connector.adapters.s3_store.layout import id_of, object_key
 from connector.adapters.s3_store.objects import S3Objects
 from connector.adapters.s3_store.records import Records
 from connector.domain.models import Connection
-from connector.errors import InternalError, VersionConflictError
+from connector.errors import ConnectorError, InternalError, VersionConflictError
+
+log = logging.getLogger(__name__)
 
 
 class S3ConnectionStore:
     """Versions live in the documents; S3's conditional writes make the check atomic:
     create is `If-None-Match: *`, replace is `If-Match: <ETag of the version read>`.
 
-    `find_by_sub` reads an index: an empty object per (sub, user id), written before each
-    write of the connection, so a stored connection has its entry. Entries are hints: a lookup
-    reads each connection and keeps it only while its `sub` still matches (an account replaced
-    leaves a stale entry behind); `delete` removes the entry after the connection. An entry
-    lost to a delete racing a reconnect is written again at the connection's next write (each
-    token refresh is one)."""
+    `find_by_sub` reads an index: an empty object per (sub, user id), created if absent after
+    each write of the connection (a refresh makes one more small PUT). Entries are hints: a
+    lookup reads each connection and keeps it only while its `sub` still matches (an account
+    replaced leaves a stale entry behind); `delete` removes the entry after the connection. An
+    entry missing after a failure or a delete racing a reconnect is written again at the
+    connection's next write (each token refresh is one)."""
 
     def __init__(self, objects: S3Objects) -> None:
         self._objects = objects
@@ -52,13 +55,13 @@ class S3ConnectionStore:
             etag = read[1]
         stored = msgspec.structs.replace(connection, version=(expected_version or 0) + 1)
         body = encode_connection(stored)
-        await self._index(connection.sub, user_id)
         try:
             await self._records.objects.put(self._records.key(user_id), body, if_match=etag)
         except VersionConflictError as exc:
             if expected_version is None:
                 raise VersionConflictError(f"user {user_id!r} already has a connection") from exc
             raise _stale(user_id, expected_version) from exc
+        await self._index(connection.sub, user_id)
         return stored
 
     async def delete(self, user_id: str) -> bool:
@@ -94,11 +97,15 @@ class S3ConnectionStore:
         return found
 
     async def _index(self, sub: str, user_id: str) -> None:
+        """Create the index entry if absent. Its failure fails nothing: the connection is
+        stored, and the entry is written again at its next write (each token refresh)."""
         key = object_key(self._objects.layout.connections_of_sub(sub), user_id)
         try:
             await self._objects.put(key, b"{}", if_match=None)
         except VersionConflictError:
             return  # already indexed
+        except ConnectorError as exc:
+            log.warning("could not index the connection of a user by sub: %s", exc.message)
 
     async def iterate(
         self, *, page_size: int = 100, on_unreadable: Callable[[str], None] | None = None
