@@ -18,6 +18,8 @@ from connector.api.exception_handlers import EXCEPTION_HANDLERS
 from connector.api.functions import FunctionController
 from connector.api.guards import SECURITY_COMPONENTS
 from connector.api.health import HealthController, Readiness
+from connector.api.mcp.discovery import McpDiscoveryController
+from connector.api.mcp.endpoint import McpEndpoint
 from connector.api.metrics import PROMETHEUS, MetricsController
 from connector.api.oauth import CallbackController, ConnectController
 from connector.api.request import ConnectorRequest
@@ -32,6 +34,7 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
     """Build the app. Settings come from the environment unless given; a given container is
     used as is (and left open), otherwise one is built at start-up and closed at shutdown."""
     settings = settings or Settings.from_env(os.environ)
+    mcp = McpEndpoint(settings)
     # A given container serves at once, with or without a lifespan run (tests, embedding).
     readiness = Readiness(ready=container is not None)
 
@@ -59,6 +62,7 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
         if container
         else {"readiness": readiness}
     )
+    state.settings = settings
 
     return Litestar(
         route_handlers=[
@@ -70,12 +74,15 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
             FunctionController,
             RpcController,
             MetricsController,
+            mcp.route(),
+            McpDiscoveryController,
         ],
         middleware=[PROMETHEUS.middleware],
         request_class=ConnectorRequest,
         dependencies=SERVICES,
         exception_handlers=EXCEPTION_HANDLERS,
-        lifespan=[lifespan],
+        # The MCP session manager runs inside the container's lifespan (its tools need it).
+        lifespan=[lifespan, mcp.lifespan],
         state=state,
         openapi_config=OpenAPIConfig(
             title="connector",

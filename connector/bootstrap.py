@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from connector.domain.ports import ApiKeyStore, Cache, Cipher, Clock, ConnectionStore
 from connector.errors import ConfigurationError
 from connector.services.acting import ActingAsUser
+from connector.services.agents import AgentAccess, UserModePolicy
 from connector.services.api_keys import ApiKeyService
 from connector.services.clock import SystemClock
 from connector.services.connections import ConnectionService
@@ -249,6 +250,46 @@ def build_oauth(
     )
 
 
+def build_agent_access(
+    settings: Settings,
+    *,
+    api_keys: ApiKeyService,
+    store: ConnectionStore,
+    clock: Clock,
+    stack: AsyncExitStack,
+    http_transport: httpx.AsyncBaseTransport | None,
+) -> AgentAccess:
+    """MCP callers: API keys always; Cognito access tokens of the listed agent clients when
+    user mode is configured (a verifier of its own: its JWKS fetches never wait on the
+    sign-in flow's)."""
+    cognito, mcp = settings.cognito, settings.mcp
+    if cognito is None or not mcp.client_ids:
+        return AgentAccess(
+            api_keys=api_keys, connections=store, verifier=None, user_mode=None, clock=clock
+        )
+    import httpx  # noqa: PLC0415
+
+    from connector.adapters.cognito_jwt import CognitoTokenVerifier  # noqa: PLC0415
+
+    budget = settings.deadlines.cognito_seconds
+    jwks_http = httpx.AsyncClient(
+        transport=http_transport, timeout=httpx.Timeout(budget, connect=min(2.0, budget))
+    )
+    stack.push_async_callback(jwks_http.aclose)
+    return AgentAccess(
+        api_keys=api_keys,
+        connections=store,
+        verifier=CognitoTokenVerifier(cognito, http=jwks_http, timeout=budget),
+        user_mode=UserModePolicy(
+            client_ids=frozenset(mcp.client_ids),
+            read_scope=mcp.read_scope,
+            write_scope=mcp.write_scope,
+            policy_key_id=mcp.policy_key_id,
+        ),
+        clock=clock,
+    )
+
+
 def process_layer(settings: Settings) -> ProcessLayer:
     """This process's layer, announcing changes on the deployment's Redis; with memory:// one
     process holds everything and evicts its own entries (no bus, and no redis import)."""
@@ -331,11 +372,20 @@ async def build_container(
     except BaseException:
         await stack.aclose()
         raise
+    api_keys = ApiKeyService(database.api_keys, clock, layer)
     services = Services(
-        api_keys=ApiKeyService(database.api_keys, clock, layer),
+        api_keys=api_keys,
         connections=connections,
         health=HealthService(database.ping, cache.ping),
         oauth_services=oauth,
+        agent_access=build_agent_access(
+            settings,
+            api_keys=api_keys,
+            store=database.connections,
+            clock=clock,
+            stack=stack,
+            http_transport=http_transport,
+        ),
     )
     return Container(
         settings=settings,

@@ -188,6 +188,38 @@ class RpcSettings:
         return 4 * -(-self.max_inline_bytes // 3) + RPC_ENVELOPE_ALLOWANCE
 
 
+MCP_READ_BYTES_DEFAULT = 1 << 20
+_RESOURCE_SERVER = re.compile(r"[A-Za-z0-9._:/-]{1,256}")
+
+
+@dataclass(frozen=True, slots=True)
+class McpSettings:
+    """The MCP endpoint (`/mcp`): who may call it in user mode, and its bounds."""
+
+    client_ids: tuple[str, ...] = ()
+    """Cognito app clients whose access tokens user mode accepts (`CONNECTOR_MCP_CLIENT_IDS`);
+    empty turns user mode off. Never the connector's own client (checked at start-up)."""
+    resource_server: str = "connector"
+    """The Cognito resource-server identifier: its scopes `<id>/mcp.read` and `<id>/mcp.write`
+    stand for the audience and map to tool sets."""
+    policy_key_id: str | None = None
+    """The id of an API key whose scopes and bucket/function policy bound every user-mode call
+    (`CONNECTOR_MCP_POLICY_KEY`); without it, user mode is bound by the token's scopes only."""
+    max_read_bytes: int = MCP_READ_BYTES_DEFAULT
+    """Largest object `read_object` returns as text and `write_object` accepts; beyond it, a
+    presigned URL. Never more than this is held for one call."""
+    allowed_origins: tuple[str, ...] = ()
+    """Browser origins allowed besides the public URL's own (the `Origin` header is checked)."""
+
+    @property
+    def read_scope(self) -> str:
+        return f"{self.resource_server}/mcp.read"
+
+    @property
+    def write_scope(self) -> str:
+        return f"{self.resource_server}/mcp.write"
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     """Everything the composition root needs, validated once at start-up."""
@@ -202,6 +234,7 @@ class Settings:
     rpc: RpcSettings = field(default_factory=RpcSettings)
     binding: IdentityBinding = field(default_factory=IdentityBinding)
     deadlines: DeadlineSettings = field(default_factory=DeadlineSettings)
+    mcp: McpSettings = field(default_factory=McpSettings)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
@@ -247,7 +280,46 @@ class Settings:
                 cognito_seconds=env.seconds("CONNECTOR_COGNITO_TIMEOUT", 5.0, high=60),
                 database_seconds=env.seconds("CONNECTOR_DATABASE_TIMEOUT", 5.0, high=300),
             ),
+            mcp=_mcp(env, cognito),
         )
+
+
+def _mcp(env: _Env, cognito: CognitoSettings | None) -> McpSettings:
+    client_ids = tuple(
+        dict.fromkeys(
+            c.strip() for c in env.text("CONNECTOR_MCP_CLIENT_IDS", "").split(",") if c.strip()
+        )
+    )
+    if client_ids and cognito is None:
+        raise ConfigurationError("CONNECTOR_MCP_CLIENT_IDS", "needs Cognito (AWS_COGNITO_DOMAIN)")
+    if cognito is not None and cognito.client_id in client_ids:
+        # Its access tokens are what `token:read` hands out to any key that may read tokens:
+        # accepting them here would let such a key act past every policy of its own.
+        raise ConfigurationError(
+            "CONNECTOR_MCP_CLIENT_IDS",
+            "must not include the connector's own app client (AWS_COGNITO_CLIENT_ID)",
+        )
+    resource_server = env.text("CONNECTOR_MCP_RESOURCE_SERVER", "connector") or "connector"
+    if not _RESOURCE_SERVER.fullmatch(resource_server):
+        raise ConfigurationError(
+            "CONNECTOR_MCP_RESOURCE_SERVER", "must be a Cognito resource-server identifier"
+        )
+    origins = env.url_list("CONNECTOR_MCP_ALLOWED_ORIGINS")
+    for origin in origins:
+        parts = urlsplit(origin)
+        if parts.path or parts.query or parts.fragment:
+            raise ConfigurationError(
+                "CONNECTOR_MCP_ALLOWED_ORIGINS", "each entry is an origin: scheme://host[:port]"
+            )
+    return McpSettings(
+        client_ids=client_ids,
+        resource_server=resource_server,
+        policy_key_id=env.text("CONNECTOR_MCP_POLICY_KEY", "") or None,
+        max_read_bytes=env.count(
+            "CONNECTOR_MCP_MAX_READ_BYTES", MCP_READ_BYTES_DEFAULT, high=16 << 20
+        ),
+        allowed_origins=origins,
+    )
 
 
 def _rpc(env: _Env) -> RpcSettings:

@@ -7,7 +7,7 @@ import hashlib
 import hmac
 import math
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from datetime import UTC, datetime
 from typing import Any, NoReturn, TypeGuard
 
@@ -91,10 +91,14 @@ class CognitoTokenVerifier:
             email_verified=claims.get("email_verified") in (True, "true"),
         )
 
-    async def verify_access_token(self, token: str) -> AccessClaims:
-        """Signature, iss, client_id, token_use = access, exp (Cognito access tokens lack aud)."""
+    async def verify_access_token(
+        self, token: str, *, client_ids: Collection[str] | None = None
+    ) -> AccessClaims:
+        """Signature, iss, client_id (ours, or one of `client_ids`), token_use = access, exp
+        (Cognito access tokens lack aud)."""
         claims = await self._verified(token, "access token", use="access")
-        if claims.get("client_id") != self._settings.client_id:
+        accepted = (self._settings.client_id,) if client_ids is None else client_ids
+        if not isinstance(claims.get("client_id"), str) or claims["client_id"] not in accepted:
             _fail("access token client_id mismatch")
         scope = claims.get("scope", "")
         if not isinstance(scope, str):

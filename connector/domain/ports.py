@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Collection
 from datetime import datetime
 from typing import Literal, Protocol
 
@@ -32,6 +32,9 @@ class ConnectionStore(Protocol):
     - `delete` is idempotent and says whether a row was removed.
     - `iterate` yields every connection once, ordered by user id, in pages, and tolerates
       rows being rewritten while it runs (keyset pagination).
+    - `find_by_sub` returns the connections whose stored `sub` is the one given (exactly,
+      case-sensitively), at most `limit` of them, ordered by user id; a deleted connection or
+      one whose `sub` changed is never returned.
     """
 
     async def get(self, user_id: str) -> Connection | None:
@@ -44,6 +47,10 @@ class ConnectionStore(Protocol):
 
     async def delete(self, user_id: str) -> bool:
         """Remove the user's connection; True if there was one."""
+        ...
+
+    async def find_by_sub(self, sub: str, *, limit: int = 2) -> list[Connection]:
+        """The connections holding this Cognito account (MCP user mode acts for the one)."""
         ...
 
     def iterate(
@@ -239,8 +246,11 @@ class TokenVerifier(Protocol):
         against `access_token` (Hosted UI ID tokens carry it)."""
         ...
 
-    async def verify_access_token(self, token: str) -> AccessClaims:
-        """Signature, iss, client_id, token_use = access, exp."""
+    async def verify_access_token(
+        self, token: str, *, client_ids: Collection[str] | None = None
+    ) -> AccessClaims:
+        """Signature, iss, token_use = access, exp, and `client_id`: the connector's own app
+        client, or one of `client_ids` when given (MCP user mode's agent clients)."""
         ...
 
 

@@ -44,6 +44,30 @@ class DevFacts(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
     """The CONNECTOR_* settings taken from the developer's environment (names only)."""
     served_paths: tuple[str, ...]
     """The routes of the running connector."""
+    mcp_url: str
+    """The MCP endpoint (Streamable HTTP)."""
+    agent_client_id: str
+    """The stand-in's app client for MCP user mode (public, PKCE)."""
+    agent_callback: str
+    """A callback URL registered for the agent client."""
+
+
+def mcp_client_config(facts: DevFacts) -> str:
+    """A ready-to-paste MCP client configuration (the `mcpServers` shape most clients read):
+    service mode, the demo key acting for the demo user."""
+    config = {
+        "mcpServers": {
+            "connector": {
+                "type": "http",
+                "url": facts.mcp_url,
+                "headers": {
+                    "Authorization": f"Bearer {facts.api_key}",
+                    "X-User-Id": facts.user_id,
+                },
+            }
+        }
+    }
+    return msgspec.json.format(msgspec.json.encode(config), indent=2).decode()
 
 
 def ready_line(facts: DevFacts) -> str:
@@ -101,6 +125,14 @@ def banner(facts: DevFacts) -> str:
         f"   curl -s -X POST {url}/lambda/functions/{facts.function_name}/invoke {user}"
         ' -d \'{"payload": {"hello": 1}}\'',
         f"   curl -s -X POST {url}/disconnect {user}",
+        "",
+        " MCP (AI agents, Streamable HTTP at /mcp), once the demo user is connected; paste into",
+        " your MCP client's configuration:",
+        *(f"   {line}" for line in mcp_client_config(facts).splitlines()),
+        f" User mode: app client {facts.agent_client_id} (PKCE, scopes connector/mcp.read"
+        f" connector/mcp.write),",
+        f" callback {facts.agent_callback}; metadata at"
+        f" {url}/.well-known/oauth-protected-resource/mcp",
         "",
         " The emulator directly (dummy credentials 'testing'):",
         f"   aws --endpoint-url {facts.aws_endpoint_url} s3 ls s3://{facts.bucket} --recursive",

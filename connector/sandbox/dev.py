@@ -20,6 +20,7 @@ import uvicorn
 from litestar import Litestar
 
 from connector.app import create_app
+from connector.sandbox.agent_client import AGENT_CLIENT_ID, agent_callback, agent_client
 from connector.sandbox.aws import REGION, AwsEmulator, use_emulator
 from connector.sandbox.banner import DEMO_USER_ID, DevFacts, banner, ready_line
 from connector.sandbox.demo_app import DemoAppConfig, create_demo_app, return_urls
@@ -142,6 +143,7 @@ def _start_hosted_ui(
                     client_secret=seeded.client_secret,
                     callback_urls=(callback_url,),
                 ),
+                agent_client(options.app_url),
             ),
             users=(SandboxUser(user.username, user.password, user.email, sub=user.sub),),
         )
@@ -185,6 +187,8 @@ def _cognito_environment(
         "AWS_COGNITO_IDENTITY_POOL_ID": seeded.identity_pool_id,
         "AWS_COGNITO_ISSUER": seeded.issuer,
         "CONNECTOR_PUBLIC_URL": connector_public_url,
+        # MCP user mode: the stand-in's agent client, never the connector's own.
+        "CONNECTOR_MCP_CLIENT_IDS": AGENT_CLIENT_ID,
     }
 
 
@@ -230,6 +234,9 @@ def _facts(
         keys_command=keys_command,
         from_environment=sandbox.from_developer,
         served_paths=tuple(sorted({route.path for route in app.routes})),
+        mcp_url=f"{options.connector_url}/mcp",
+        agent_client_id=AGENT_CLIENT_ID,
+        agent_callback=agent_callback(options.app_url),
     )
 
 

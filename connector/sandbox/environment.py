@@ -11,8 +11,9 @@ from connector.adapters.crypto import generate_key
 
 ENV_FILE = "dev.env"
 _OURS = "CONNECTOR_"
-# Derived from the sandbox's ports at each start: never carried to the next one by the env file.
-_PER_START = ("CONNECTOR_PUBLIC_URL", "CONNECTOR_REDIRECT_ALLOWLIST")
+# Derived from the sandbox at each start: never carried to the next one by the env file. (The MCP
+# agent client is the stand-in's: the CLI beside the sandbox has no Cognito to check it against.)
+_PER_START = ("CONNECTOR_PUBLIC_URL", "CONNECTOR_REDIRECT_ALLOWLIST", "CONNECTOR_MCP_CLIENT_IDS")
 
 
 @dataclass(frozen=True, slots=True)

@@ -77,6 +77,14 @@ class ApiKeyService:
             raise AuthenticationError("a valid API key is required")
         return key
 
+    async def active(self, key_id: str) -> ApiKey:
+        """The active key with this id (not its secret: a key the operator named in the
+        configuration, such as MCP user mode's policy key), else UNAUTHORIZED."""
+        key = await self._lookup(key_id)
+        if key is None or not key.active:
+            raise AuthenticationError("the configured policy key is unknown or revoked")
+        return key
+
     async def _lookup(self, key_id: str) -> ApiKey | None:
         """The key by id: from this process for at most KEY_TTL seconds, else the store."""
         entry = key_entry(key_id)

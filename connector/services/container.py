@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from connector.errors import InternalError
+from connector.services.agents import AgentAccess
 from connector.services.api_keys import ApiKeyService
 from connector.services.connections import ConnectionService
 from connector.services.credentials import CredentialService
@@ -37,6 +38,14 @@ class Services:
     connections: ConnectionService
     health: HealthService
     oauth_services: OAuthServices | None = None
+    agent_access: AgentAccess | None = None
+    """Who calls /mcp (built with the API keys and the store; user mode needs Cognito)."""
+
+    def agents(self) -> AgentAccess:
+        """The MCP callers' authentication, or INTERNAL_ERROR when it was not built."""
+        if self.agent_access is None:
+            raise InternalError("the MCP endpoint is not configured on this connector")
+        return self.agent_access
 
     def oauth(self) -> OAuthServices:
         """The Cognito side, or INTERNAL_ERROR when Cognito is not configured."""

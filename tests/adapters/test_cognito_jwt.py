@@ -366,3 +366,29 @@ async def test_an_access_token_failing_a_check_is_refused(
     token = env.keys["pool"].sign(claims)
 
     await refused(lambda: env.verifier.verify_access_token(token), token, check)
+
+
+async def test_an_access_token_of_a_listed_agent_client_passes_only_when_listed(env: Env) -> None:
+    """MCP user mode lists its agent clients: their tokens pass, the connector's own do not."""
+    agent = env.keys["pool"].sign(access_claims(client_id="agent-client"))
+    own = env.keys["pool"].sign(access_claims())
+
+    claims = await env.verifier.verify_access_token(agent, client_ids={"agent-client"})
+
+    assert claims.client_id == "agent-client"
+    await refused(
+        lambda: env.verifier.verify_access_token(own, client_ids={"agent-client"}),
+        own,
+        "client_id mismatch",
+    )
+    await refused(lambda: env.verifier.verify_access_token(agent), agent, "client_id mismatch")
+
+
+async def test_an_expired_agent_token_is_refused_as_expired(env: Env) -> None:
+    token = env.keys["pool"].sign(access_claims(client_id="agent-client", exp=int(NOW) - 61))
+
+    await refused(
+        lambda: env.verifier.verify_access_token(token, client_ids={"agent-client"}),
+        token,
+        "expired",
+    )

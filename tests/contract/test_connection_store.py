@@ -278,3 +278,38 @@ async def test_user_ids_with_every_allowed_character_work_everywhere(
 
 async def test_ping_answers_on_a_live_store(connection_store: ConnectionStore) -> None:
     await connection_store.ping()
+
+
+async def test_find_by_sub_returns_the_connections_of_that_account_in_user_id_order(
+    connection_store: ConnectionStore,
+) -> None:
+    await connection_store.put(make_connection("zoe", sub="shared-sub"), expected_version=None)
+    await connection_store.put(make_connection("amy", sub="shared-sub"), expected_version=None)
+    await connection_store.put(make_connection("bob"), expected_version=None)
+    found = await connection_store.find_by_sub("shared-sub", limit=5)
+    assert [c.user_id for c in found] == ["amy", "zoe"]
+    assert found[0].sub == "shared-sub"
+    assert [c.user_id for c in await connection_store.find_by_sub("sub-bob")] == ["bob"]
+
+
+async def test_find_by_sub_stops_at_the_limit_and_matches_the_sub_exactly(
+    connection_store: ConnectionStore,
+) -> None:
+    for user in ("u1", "u2", "u3"):
+        await connection_store.put(make_connection(user, sub="Same"), expected_version=None)
+    assert len(await connection_store.find_by_sub("Same", limit=2)) == 2
+    assert await connection_store.find_by_sub("same") == []
+    assert await connection_store.find_by_sub("Sam") == []
+    assert await connection_store.find_by_sub("nobody") == []
+
+
+async def test_find_by_sub_forgets_deleted_connections_and_changed_accounts(
+    connection_store: ConnectionStore,
+) -> None:
+    await connection_store.put(make_connection("carl", sub="old-sub"), expected_version=None)
+    await connection_store.put(make_connection("dina", sub="old-sub"), expected_version=None)
+    await connection_store.delete("dina")
+    assert [c.user_id for c in await connection_store.find_by_sub("old-sub")] == ["carl"]
+    await connection_store.put(make_connection("carl", sub="new-sub"), expected_version=1)
+    assert await connection_store.find_by_sub("old-sub") == []
+    assert [c.user_id for c in await connection_store.find_by_sub("new-sub")] == ["carl"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Collection
 from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
@@ -73,6 +73,12 @@ class FakeConnectionStore:
 
     async def delete(self, user_id: str) -> bool:
         return self.rows.pop(user_id, None) is not None
+
+    async def find_by_sub(self, sub: str, *, limit: int = 2) -> list[Connection]:
+        found = sorted(
+            (c for c in self.rows.values() if c.sub == sub), key=lambda c: c.user_id.encode()
+        )
+        return found[:limit]
 
     async def iterate(
         self, *, page_size: int = 100, on_unreadable: Callable[[str], None] | None = None
@@ -348,11 +354,16 @@ class FakeTokenVerifier:
             email_verified=claims["sub"] not in self.unverified_emails,
         )
 
-    async def verify_access_token(self, token: str) -> AccessClaims:
+    async def verify_access_token(
+        self, token: str, *, client_ids: Collection[str] | None = None
+    ) -> AccessClaims:
         claims = json.loads(token)
+        client_id = claims.get("client_id", "client")
+        if client_id not in (("client",) if client_ids is None else client_ids):
+            raise TokenVerificationError("access token client_id mismatch")
         return AccessClaims(
             sub=claims["sub"],
-            client_id="client",
-            scopes=("openid", "email"),
+            client_id=client_id,
+            scopes=tuple(claims.get("scope", "openid email").split()),
             expires_at=datetime.fromtimestamp(claims["exp"], UTC),
         )

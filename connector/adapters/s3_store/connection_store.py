@@ -2,22 +2,34 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Callable
 
 import msgspec
 
 from connector.adapters.s3_store.codec import decode_connection, encode_connection
+from connector.adapters.s3_store.layout import id_of, object_key
 from connector.adapters.s3_store.objects import S3Objects
 from connector.adapters.s3_store.records import Records
 from connector.domain.models import Connection
-from connector.errors import VersionConflictError
+from connector.errors import ConnectorError, InternalError, VersionConflictError
+
+log = logging.getLogger(__name__)
 
 
 class S3ConnectionStore:
     """Versions live in the documents; S3's conditional writes make the check atomic:
-    create is `If-None-Match: *`, replace is `If-Match: <ETag of the version read>`."""
+    create is `If-None-Match: *`, replace is `If-Match: <ETag of the version read>`.
+
+    `find_by_sub` reads an index: an empty object per (sub, user id), created if absent after
+    each write of the connection (a refresh makes one more small PUT). Entries are hints: a
+    lookup reads each connection and keeps it only while its `sub` still matches (an account
+    replaced leaves a stale entry behind); `delete` removes the entry after the connection. An
+    entry missing after a failure or a delete racing a reconnect is written again at the
+    connection's next write (each token refresh is one)."""
 
     def __init__(self, objects: S3Objects) -> None:
+        self._objects = objects
         self._records = Records(
             objects,
             objects.layout.connections,
@@ -49,12 +61,51 @@ class S3ConnectionStore:
             if expected_version is None:
                 raise VersionConflictError(f"user {user_id!r} already has a connection") from exc
             raise _stale(user_id, expected_version) from exc
+        await self._index(connection.sub, user_id)
         return stored
 
     async def delete(self, user_id: str) -> bool:
-        """Remove the user's connection; True if there was one. Reads no document, so a
-        corrupted one can always be deleted (POST /disconnect)."""
-        return await self._records.objects.delete(self._records.key(user_id))
+        """Remove the user's connection and its index entry; True if there was one. A document
+        that does not decode is deleted all the same (POST /disconnect)."""
+        try:
+            read = await self._records.read(user_id)
+        except InternalError:
+            read = None  # a corrupted document is deleted all the same; its entry stays stale
+        deleted = await self._records.objects.delete(self._records.key(user_id))
+        if read is not None:
+            entry = object_key(self._objects.layout.connections_of_sub(read[0].sub), user_id)
+            await self._objects.delete(entry)
+        return deleted
+
+    async def find_by_sub(self, sub: str, *, limit: int = 2) -> list[Connection]:
+        """The connections holding this Cognito account, by user id (see the class)."""
+        folder = self._objects.layout.connections_of_sub(sub)
+        found: list[Connection] = []
+        after: str | None = None
+        while len(found) < limit:
+            keys, more = await self._objects.list_keys(folder, after=after, limit=100)
+            for key in keys:
+                user_id = id_of(folder, key)
+                connection = None if user_id is None else await self.get(user_id)
+                if connection is not None and connection.sub == sub:
+                    found.append(connection)
+                if len(found) == limit:
+                    break
+            if not more or not keys:
+                break
+            after = keys[-1]
+        return found
+
+    async def _index(self, sub: str, user_id: str) -> None:
+        """Create the index entry if absent. Its failure fails nothing: the connection is
+        stored, and the entry is written again at its next write (each token refresh)."""
+        key = object_key(self._objects.layout.connections_of_sub(sub), user_id)
+        try:
+            await self._objects.put(key, b"{}", if_match=None)
+        except VersionConflictError:
+            return  # already indexed
+        except ConnectorError as exc:
+            log.warning("could not index the connection of a user by sub: %s", exc.message)
 
     async def iterate(
         self, *, page_size: int = 100, on_unreadable: Callable[[str], None] | None = None

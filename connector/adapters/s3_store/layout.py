@@ -1,6 +1,7 @@
 """Where each record lives in the bucket: `s3://bucket/prefix/` and the object key of every record.
 
     <prefix>connections/<name(user id)>.json
+    <prefix>connections-by-sub/<name(sub)>/<name(user id)>.json   an index entry: `{}`
     <prefix>api-keys/<name(key id)>.json
     <prefix>api-key-names/<name(key name)>.json     claims a key name: {"id": ...}
     <prefix>probes/<random>.json                    the start-up check of conditional writes
@@ -77,6 +78,10 @@ class S3Layout:
     @property
     def connections(self) -> str:
         return f"{self.prefix}connections/"
+
+    def connections_of_sub(self, sub: str) -> str:
+        """The folder of the index entries of one Cognito `sub` (MCP user mode's lookup)."""
+        return f"{self.prefix}connections-by-sub/{encode_name(sub)}/"
 
     @property
     def api_keys(self) -> str:

@@ -64,6 +64,17 @@ class SqlConnectionStore:
         result = await self._database.write(lambda conn: conn.execute(statement))
         return result.rowcount > 0
 
+    async def find_by_sub(self, sub: str, *, limit: int = 2) -> list[Connection]:
+        """The connections holding this Cognito account, by user id (indexed on `sub`)."""
+        query = (
+            select(connections)
+            .where(connections.c.sub == sub)
+            .order_by(connections.c.user_id)
+            .limit(limit)
+        )
+        rows = (await self._database.read(_executing(query))).mappings().all()
+        return [_connection_from(row) for row in rows]
+
     async def iterate(
         self, *, page_size: int = 100, on_unreadable: Callable[[str], None] | None = None
     ) -> AsyncIterator[Connection]:

@@ -9,6 +9,7 @@ from sqlalchemy import (
     Column,
     DateTime,
     Dialect,
+    Index,
     Integer,
     MetaData,
     String,
@@ -73,6 +74,8 @@ connections = Table(
     Column("created_at", UtcDateTime, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
     Column("version", Integer, nullable=False),
+    # MCP user mode finds the connection of an access token's `sub`.
+    Index("ix_connections_sub", "sub"),
 )
 
 api_keys = Table(

@@ -124,7 +124,7 @@ async def test_sse_kms_sends_the_configured_key_for_connections_and_api_keys(
     await database.api_keys.create(make_api_key("k1", "deploy"))
 
     keys = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket)["Contents"]]
-    assert len(keys) == 3  # the connection, the key, the key's name claim
+    assert len(keys) == 4  # the connection, its sub index entry, the key, the key's name claim
     for key in keys:
         head = s3.head_object(Bucket=bucket, Key=key)
         assert head["ServerSideEncryption"] == "aws:kms"
@@ -147,8 +147,11 @@ async def test_creates_send_if_none_match_and_replaces_if_match_with_the_etag_re
     etag_read = s3.head_object(Bucket=bucket, Key=connection_key("alice"))["ETag"]
     await database.connections.put(make_connection("alice", cipher), expected_version=1)
 
-    assert [p.get("IfNoneMatch") for p in sent] == ["*", None]
-    assert [p.get("IfMatch") for p in sent] == [None, etag_read]
+    documents = [p for p in sent if p["Key"] == connection_key("alice")]
+    assert [p.get("IfNoneMatch") for p in documents] == ["*", None]
+    assert [p.get("IfMatch") for p in documents] == [None, etag_read]
+    # The sub index entry, created if absent after each write of the document.
+    assert [p.get("IfNoneMatch") for p in sent if p not in documents] == ["*", "*"]
 
 
 @pytest.mark.parametrize(
