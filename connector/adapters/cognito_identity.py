@@ -6,16 +6,13 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
-
 from connector.adapters.aws_clients import AwsClients
-from connector.adapters.aws_errors import map_aws_error
+from connector.adapters.aws_errors import translated
 from connector.domain.aws import AwsCredentials
 from connector.errors import ErrorCode, InternalError
 from connector.settings import CognitoSettings
 
 _OPERATION = ErrorCode.GET_CONNECTION_FAILED
-_AWS_ERRORS = (ClientError, BotoCoreError)
 # STS RoleSessionName: 2-64 characters of [\w+=,.@-].
 _SESSION_NAME_FORBIDDEN = re.compile(r"[^\w+=,.@-]", re.ASCII)
 _SESSION_NAME_MAX = 64
@@ -90,10 +87,8 @@ class CognitoIdentityBroker:
     async def _call(self, service: str, method: str, **params: Any) -> Any:
         # Unsigned: these Cognito Identity and STS calls carry the user's token instead.
         client = self._clients.in_pool(service, None)
-        try:
+        with translated(_OPERATION):
             return await self._clients.run(getattr(client, method), **params)
-        except _AWS_ERRORS as exc:
-            raise map_aws_error(exc, _OPERATION) from exc
 
     def _logins(self, id_token: str) -> dict[str, str]:
         return {self._logins_key: id_token}
