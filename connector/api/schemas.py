@@ -163,14 +163,13 @@ class TokenData(Wire):
 
 
 class CredentialsData(Wire):
-    """A user's temporary AWS credentials, with `Version: 1` for `credential_process` tools."""
+    """A user's temporary AWS credentials: exactly the contract's five fields."""
 
     access_key_id: str
     secret_access_key: str
     session_token: str
     expiration: datetime
     identity_id: str
-    version: Literal[1] = msgspec.field(default=1, name="Version")
 
     @classmethod
     def of(cls, credentials: AwsCredentials) -> CredentialsData:

@@ -57,10 +57,21 @@ class FakeCredentials:
         self.connected = connected
         self.lifetime = lifetime
         self.calls: list[tuple[str, bool]] = []
+        self.keys: list[ApiKey | None] = []
+        self.valid_for: list[timedelta | None] = []
         self.minted = 1
 
-    async def get_credentials(self, user_id: str, *, force: bool = False) -> AwsCredentials:
+    async def get_credentials(
+        self,
+        user_id: str,
+        *,
+        key: ApiKey | None = None,
+        force: bool = False,
+        valid_for: timedelta | None = None,
+    ) -> AwsCredentials:
         self.calls.append((user_id, force))
+        self.keys.append(key)
+        self.valid_for.append(valid_for)
         if not self.connected:
             raise NotConnectedError("no connection")
         if force:

@@ -40,6 +40,8 @@ class FakeIdentityBroker:
         self.get_id_calls = 0
         self.mint_calls = 0
         self.delay = 0.0
+        self.narrows = True
+        self.minted_for: list[tuple[str, str | None]] = []
 
     def _claims(self, id_token: str) -> dict[str, object]:
         claims: dict[str, object] = json.loads(id_token)
@@ -51,8 +53,11 @@ class FakeIdentityBroker:
         self.get_id_calls += 1
         return f"us-east-1:{self._claims(id_token)['sub']}"
 
-    async def get_credentials(self, identity_id: str, id_token: str) -> AwsCredentials:
+    async def get_credentials(
+        self, identity_id: str, id_token: str, *, user_id: str, policy: str | None = None
+    ) -> AwsCredentials:
         self.mint_calls += 1
+        self.minted_for.append((user_id, policy))
         serial = self.mint_calls
         if self.delay:
             await asyncio.sleep(self.delay)
