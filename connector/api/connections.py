@@ -73,5 +73,5 @@ class ConnectionController(Controller):
         expire (never handed out in their last sixth of life). Needs the `credentials:read`
         scope, which keys only get when it is asked for by name. A key with a bucket/function
         policy or read-only gets credentials narrowed by an STS session policy."""
-        credentials = await oauth.credentials.get_credentials(user_id, key=caller)
+        credentials = await oauth.credentials.get_credentials(user_id, key=caller, vended=True)
         return ok(CredentialsData.of(credentials))

@@ -80,5 +80,7 @@ class ContainerCredentialsController(Controller):
         (`Authorization: <API key>`, scope `credentials:read`), narrowed like /credentials for a
         restricted key. Point an SDK at it with `AWS_CONTAINER_CREDENTIALS_FULL_URI` and
         `AWS_CONTAINER_AUTHORIZATION_TOKEN`."""
-        credentials = await oauth.credentials.get_credentials(parse_user_id(user_id), key=caller)
+        credentials = await oauth.credentials.get_credentials(
+            parse_user_id(user_id), key=caller, vended=True
+        )
         return ContainerCredentials.of(credentials)

@@ -53,9 +53,11 @@ class _Slot:
     policy: str | None
 
 
-def _slot(connection: Connection, key: ApiKey | None, *, narrows: bool) -> _Slot:
+def _slot(connection: Connection, key: ApiKey | None, *, narrows: bool, vended: bool) -> _Slot:
     policy = session_policy_of(key) if key is not None else None
-    if policy is None:
+    if policy is None or (not narrows and not vended):
+        # Without a role to narrow with, the connector's own calls for a restricted key use the
+        # user's credentials: the key's policy is then enforced by the connector alone.
         return _Slot(connection.user_id, connection.user_id, None)
     if not narrows:
         raise PermissionDeniedError(
@@ -108,17 +110,21 @@ class CredentialService:
         user_id: str,
         *,
         key: ApiKey | None = None,
+        vended: bool = False,
         force: bool = False,
         valid_for: timedelta | None = None,
     ) -> AwsCredentials:
         """Credentials outside the mandatory window. With `key`, those for that key: a
         restricted key's carry its session policy, cached apart (per user and policy).
+        `vended`: they leave the connector (/credentials, /container-credentials), so a
+        restricted key without a role to narrow with is FORBIDDEN rather than handed the
+        user's own; for the connector's own calls, those are used instead.
         `force` re-mints even when cached (once, after AWS answered that the cached ones
         expired). `valid_for`: cached ones that would die sooner are re-minted first, once
         (unless minted within PRESIGN_REMINT_AFTER: a new mint would not last much longer)."""
         connection = await self._connections.get(user_id)
         _ensure_usable(connection)
-        slot = _slot(connection, key, narrows=self._broker.narrows)
+        slot = _slot(connection, key, narrows=self._broker.narrows, vended=vended)
         if force:
             requested_at = self._clock.now()
             return await self._forced.run(slot.name, lambda: self._mint(slot, requested_at))

@@ -162,3 +162,18 @@ async def test_rotation_and_reencrypt_round_trip_with_undecryptable_record_repor
         await database.close()
     assert alice is not None
     assert FernetCipher((new,)).open(alice.tokens.refresh_token or "") == "refresh-token-of-alice"
+
+
+def test_keys_create_refuses_token_read_with_a_policy(env: dict[str, str]) -> None:
+    refused = run(
+        env, "keys", "create", "--name", "t", "--scope", "token:read", "--bucket", "demo-*"
+    )
+    assert refused.returncode == 1
+    assert "token:read cannot go with" in refused.stderr
+    assert json.loads(run(env, "keys", "list").stdout) == []
+
+
+def test_keys_create_refuses_a_glob_iam_cannot_express(env: dict[str, str]) -> None:
+    refused = run(env, "keys", "create", "--name", "c", "--read-only", "--bucket", "x[ab]")
+    assert refused.returncode == 1
+    assert "IAM cannot express" in refused.stderr

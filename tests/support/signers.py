@@ -5,6 +5,7 @@ is how the suites tell a call made as the user from one made as the connector.""
 
 from __future__ import annotations
 
+import io
 import re
 import threading
 from collections.abc import Iterator
@@ -36,6 +37,8 @@ class Signed:
     """None when unsigned (Cognito Identity's public calls, STS AssumeRoleWithWebIdentity)."""
     target: str | None
     """The `X-Amz-Target` header (JSON protocols name the operation there)."""
+    form: dict[str, str]
+    """A small form-encoded body's fields (the query protocol of STS: Action, Policy...)."""
 
 
 class SigningRecorder(Recorder):
@@ -62,6 +65,7 @@ class SigningRecorder(Recorder):
                     service=service.group(1) if service else None,
                     access_key_id=key.group(1) if key else None,
                     target=headers.get("x-amz-target"),
+                    form=_form(request, headers),
                 )
             )
 
@@ -78,9 +82,29 @@ class SigningRecorder(Recorder):
                 if r.service == service and path_contains in r.path
             }
 
+    def actions(self, action: str) -> list[Signed]:
+        """The query-protocol requests (STS, IAM) of `action`, in order."""
+        with self._lock:
+            return [r for r in self.requests if r.form.get("Action") == action]
+
     def signed_by(self, access_key_id: str) -> list[Signed]:
         with self._lock:
             return [r for r in self.requests if r.access_key_id == access_key_id]
+
+
+_FORM_LIMIT = 64 << 10
+
+
+def _form(request: Any, headers: dict[str, str]) -> dict[str, str]:
+    """The fields of a small form-encoded body, read and put back for moto to read again."""
+    if not headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
+        return {}
+    length = int(headers.get("content-length") or 0)
+    if not 0 < length <= _FORM_LIMIT:
+        return {}
+    body = request.environ["wsgi.input"].read(length)
+    request.environ["wsgi.input"] = io.BytesIO(body)
+    return {k: v[0] for k, v in parse_qs(body.decode()).items()}
 
 
 @contextmanager
