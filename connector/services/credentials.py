@@ -130,8 +130,9 @@ class CredentialService:
             return await self._forced.run(slot.name, lambda: self._mint(slot, requested_at))
         cached = await self._read(slot, connection.identity_id)
         if cached is not None and valid_for is not None and self._dies_before(cached, valid_for):
-            requested_at = self._clock.now()
-            return await self._forced.run(slot.name, lambda: self._mint(slot, requested_at))
+            return await self._forced.run(
+                slot.name, lambda: self._mint(slot, None, valid_for=valid_for)
+            )
         if cached is not None:
             phase = self._phase(cached)
             if phase is Phase.FRESH:
@@ -145,19 +146,21 @@ class CredentialService:
         now = self._clock.now()
         return cached.expiration < now + valid_for and now - cached.issued_at > PRESIGN_REMINT_AFTER
 
-    async def _mint(self, slot: _Slot, newer_than: datetime | None) -> AwsCredentials:
+    async def _mint(
+        self, slot: _Slot, newer_than: datetime | None, *, valid_for: timedelta | None = None
+    ) -> AwsCredentials:
         name = credentials_lock_name(slot.name)
         for _ in range(_LOCK_ATTEMPTS):
             owner = await self._lock.acquire(name)
             if owner is None:
                 # Another process is minting: wait for it, then read what it cached.
                 await self._lock.wait(name)
-                current = await self._reusable(slot, newer_than, Phase.ADVISORY)
+                current = await self._reusable(slot, newer_than, Phase.ADVISORY, valid_for)
                 if current is not None:
                     return current
                 continue
             try:
-                current = await self._reusable(slot, newer_than, Phase.FRESH)
+                current = await self._reusable(slot, newer_than, Phase.FRESH, valid_for)
                 if current is not None:
                     return current  # minted by someone else while we queued
                 return await self._mint_locked(slot)
@@ -187,13 +190,20 @@ class CredentialService:
         return credentials
 
     async def _reusable(
-        self, slot: _Slot, newer_than: datetime | None, worst: Phase
+        self,
+        slot: _Slot,
+        newer_than: datetime | None,
+        worst: Phase,
+        valid_for: timedelta | None = None,
     ) -> AwsCredentials | None:
-        """Cached credentials no staler than `worst`, minted after `newer_than` if given. Read
-        from the shared cache, past this process's layer: another replica may have minted."""
+        """Cached credentials no staler than `worst`, minted after `newer_than` and lasting
+        `valid_for` (or just minted) if given. Read from the shared cache, past this process's
+        layer: another replica may have minted."""
         connection = await self._connections.get(slot.user_id)
         cached = await self._read(slot, connection.identity_id, shared=True)
         if cached is None or (newer_than is not None and cached.issued_at <= newer_than):
+            return None
+        if valid_for is not None and self._dies_before(cached, valid_for):
             return None
         phase = self._phase(cached)
         acceptable = phase is Phase.FRESH or (phase is Phase.ADVISORY and worst is Phase.ADVISORY)

@@ -312,6 +312,16 @@ async def test_a_presigned_url_expires_no_later_than_its_credentials() -> None:
     assert storage.calls[-1] == ("presign", "AKIA1", ("alice-data", "k", "PUT", 3600))
 
 
+async def test_presign_asks_for_credentials_lasting_as_long_as_the_url() -> None:
+    credentials = FakeCredentials()
+    caller = key()
+    await s3(FakeStorage(), credentials).presign(
+        caller, "alice", "alice-data", "k", method="GET", expires_in=1200
+    )
+    assert credentials.valid_for == [timedelta(seconds=1200)]
+    assert credentials.keys == [caller]  # acting for the caller's key: narrowed if restricted
+
+
 # --- the one re-mint -----------------------------------------------------------------------
 
 

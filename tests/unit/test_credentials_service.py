@@ -9,15 +9,18 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import pytest
+from support.factories import make_api_key
 from support.fake_world import FakeOAuthWorld, make_fake_oauth_world
 from support.fakes import (
     FixedClock,
 )
 
 from connector.domain.aws import AwsCredentials
+from connector.domain.session_policy import session_policy
 from connector.errors import (
     AccessDeniedError,
     NotConnectedError,
+    PermissionDeniedError,
     ReauthRequiredError,
     VersionConflictError,
 )
@@ -340,3 +343,65 @@ async def test_set_identity_id_refuses_a_connection_replaced_by_another_cognito_
     with pytest.raises(VersionConflictError):
         await world.connections.set_identity_id(stale, "us-east-1:sub-1")
     assert world.store.rows["alice"].identity_id is None
+
+
+async def test_credentials_that_would_die_first_are_re_minted_once_for_a_long_url(
+    world: World,
+) -> None:
+    """Presign: cached credentials that end before `valid_for` are replaced first, once for
+    all concurrent callers, and across replicas."""
+    await world.connect()
+    world.broker.delay = 0.01
+    replicas = [world.credential_service() for _ in range(2)]
+    first = await replicas[0].get_credentials("alice")
+    world.clock.advance(1000)  # still fresh, but only 2600 s left
+    valid_for = timedelta(seconds=3000)
+    renewed = await asyncio.gather(
+        *(r.get_credentials("alice", valid_for=valid_for) for r in replicas for _ in range(10))
+    )
+    assert world.broker.mint_calls == 2
+    assert {c.access_key_id for c in renewed} == {renewed[0].access_key_id}
+    assert renewed[0].access_key_id != first.access_key_id
+    assert renewed[0].expiration - world.clock.now() >= valid_for
+
+
+async def test_just_minted_credentials_are_not_re_minted_for_a_url_longer_than_they_live(
+    world: World,
+) -> None:
+    await world.connect()
+    service = world.credential_service()
+    first = await service.get_credentials("alice")
+    world.clock.advance(30)
+    longer = await service.get_credentials("alice", valid_for=timedelta(seconds=3600))
+    assert longer == first
+    assert world.broker.mint_calls == 1
+
+
+async def test_a_restricted_key_gets_credentials_minted_with_its_policy_and_cached_apart(
+    world: World,
+) -> None:
+    await world.connect()
+    service = world.credential_service()
+    restricted = make_api_key("r", "ro", buckets=("demo-*",), read_only=True)
+    own = await service.get_credentials("alice")
+    narrowed = await service.get_credentials("alice", key=restricted, vended=True)
+    again = await service.get_credentials("alice", key=restricted, vended=True)
+    assert narrowed == again
+    assert narrowed.access_key_id != own.access_key_id
+    policy = session_policy(("demo-*",), (), read_only=True).document
+    assert world.broker.minted_for == [("alice", None), ("alice", policy)]
+
+
+async def test_without_narrowing_a_restricted_key_is_refused_vended_credentials(
+    world: World,
+) -> None:
+    await world.connect()
+    world.broker.narrows = False
+    service = world.credential_service()
+    restricted = make_api_key("r", "ro", read_only=True)
+    with pytest.raises(PermissionDeniedError, match="CONNECTOR_RESTRICTED_ROLE_ARN"):
+        await service.get_credentials("alice", key=restricted, vended=True)
+    # The connector's own calls for that key use the user's credentials.
+    own = await service.get_credentials("alice", key=restricted)
+    assert world.broker.minted_for == [("alice", None)]
+    assert own.access_key_id.startswith("ASIAFAKE")
