@@ -85,6 +85,9 @@ def _parser() -> argparse.ArgumentParser:
     create.add_argument("--bucket", action="append", default=[], dest="buckets")
     create.add_argument("--function", action="append", default=[], dest="functions")
     create.add_argument("--read-only", action="store_true")
+    create.add_argument(
+        "--role", default=None, help="IAM role ARN the user's credentials are chained into"
+    )
     create.set_defaults(handler=_run(_keys_create))
     keys.add_parser("list", help="every key, without secrets").set_defaults(
         handler=_run(_keys_list)
@@ -305,6 +308,7 @@ async def _keys_create(args: argparse.Namespace, settings: Settings) -> int:
             buckets=args.buckets,
             functions=args.functions,
             read_only=args.read_only,
+            role=args.role,
         )
         return _print_json(CreatedApiKey.of(key, raw))
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 from urllib.parse import urlsplit
 
+from connector.domain.models import ROLE_ARN
 from connector.errors import ConfigurationError
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///.connector/connector.db"
@@ -23,7 +24,6 @@ _KMS_KEY = re.compile(
     rf"{_KMS_KEY_ID}|{_KMS_ARN}key/{_KMS_KEY_ID}|({_KMS_ARN})?alias/[A-Za-z0-9/_-]{{1,250}}"
 )
 _TRUE = {"1", "true", "yes", "on"}
-ROLE_ARN = re.compile(r"arn:aws[\w-]*:iam::\d{12}:role/[\w+=,.@/-]+")
 # Claims that can name an app's user: `sub` is immutable and unique per pool; a username is
 # unique per pool; an email only counts when the token says it was verified.
 BINDING_CLAIMS = ("sub", "cognito:username", "email")

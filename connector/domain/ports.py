@@ -269,6 +269,14 @@ class IdentityBroker(Protocol):
         session is named after `user_id`). A policy without `narrows` is an InternalError."""
         ...
 
+    async def elevate(
+        self, credentials: AwsCredentials, *, user_id: str, role_arn: str, policy: str | None
+    ) -> AwsCredentials:
+        """The user's `credentials` chained into `role_arn` (sts:AssumeRole, the session named
+        after `user_id`, SourceIdentity set, `policy` as its session policy). A role they may not
+        assume is AccessDeniedError with the upstream code."""
+        ...
+
 
 class ObjectStorage(Protocol):
     """S3, signed with the user's own credentials. Names are validated before these calls.

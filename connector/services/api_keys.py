@@ -8,7 +8,7 @@ import re
 import secrets
 from collections.abc import Iterable
 
-from connector.domain.models import DEFAULT_SCOPES, WRITE_SCOPES, ApiKey, Scope
+from connector.domain.models import DEFAULT_SCOPES, ROLE_ARN, WRITE_SCOPES, ApiKey, Scope
 from connector.domain.ports import ApiKeyStore, Clock
 from connector.domain.session_policy import PolicyTranslationError, session_policy
 from connector.errors import AuthenticationError, ValidationError
@@ -43,6 +43,7 @@ class ApiKeyService:
         buckets: Iterable[str] = (),
         functions: Iterable[str] = (),
         read_only: bool = False,
+        role: str | None = None,
     ) -> tuple[ApiKey, str]:
         """Store a new key and return it with the raw key, which is never stored or shown again."""
         if not _NAME.fullmatch(name):
@@ -52,6 +53,8 @@ class ApiKeyService:
             granted -= WRITE_SCOPES
         bucket_globs = _patterns("bucket", buckets)
         function_globs = _patterns("function", functions)
+        if role is not None and not ROLE_ARN.fullmatch(role):
+            raise ValidationError("role: an IAM role ARN (arn:aws:iam::<account>:role/<name>)")
         if bucket_globs or function_globs or read_only:
             _check_restricted(granted, bucket_globs, function_globs, read_only=read_only)
         key_id = secrets.token_hex(_ID_HEX // 2)
@@ -65,6 +68,7 @@ class ApiKeyService:
             functions=function_globs,
             read_only=read_only,
             created_at=self._clock.now(),
+            role=role,
         )
         await self._store.create(key)
         return key, raw_key

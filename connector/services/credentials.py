@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -51,10 +52,19 @@ class _Slot:
     user_id: str
     name: str
     policy: str | None
+    role: str | None = None
+    """Role elevation: the user's own credentials are chained into this role."""
 
 
 def _slot(connection: Connection, key: ApiKey | None, *, narrows: bool, vended: bool) -> _Slot:
     policy = session_policy_of(key) if key is not None else None
+    generation = int(connection.created_at.timestamp() * 1000)
+    if key is not None and key.role is not None:
+        # AssumeRole takes the session policy itself: no basic-flow role is needed.
+        document = policy.document if policy is not None else None
+        chained = hashlib.sha256(f"{key.role}\n{document}".encode()).hexdigest()
+        name = f"{connection.user_id}:role:{chained[:32]}:{generation}"
+        return _Slot(connection.user_id, name, document, key.role)
     if policy is None or (not narrows and not vended):
         # Without a role to narrow with, the connector's own calls for a restricted key use the
         # user's credentials: the key's policy is then enforced by the connector alone.
@@ -66,7 +76,6 @@ def _slot(connection: Connection, key: ApiKey | None, *, narrows: bool, vended: 
             f" {NARROWING_SETTING} and allow the identity pool's classic flow",
             details={"setting": "CONNECTOR_RESTRICTED_ROLE_ARN"},
         )
-    generation = int(connection.created_at.timestamp() * 1000)
     name = f"{connection.user_id}:{policy.fingerprint}:{generation}"
     return _Slot(connection.user_id, name, policy.document)
 
@@ -169,6 +178,18 @@ class CredentialService:
         raise UpstreamUnavailableError("credential minting is busy; try again", retry_after=1)
 
     async def _mint_locked(self, slot: _Slot) -> AwsCredentials:
+        if slot.role is None:
+            return await self._mint_for_identity(slot)
+        # Role elevation: the user's own credentials (cached and minted by their own rules),
+        # chained into the key's role.
+        own = await self.get_credentials(slot.user_id)
+        started = self._clock.now()
+        minted = await self._broker.elevate(
+            own, user_id=slot.user_id, role_arn=slot.role, policy=slot.policy
+        )
+        return await self._keep(slot, minted, started)
+
+    async def _mint_for_identity(self, slot: _Slot) -> AwsCredentials:
         # Refreshed first when near expiry: Cognito Identity refuses an expired ID token.
         connection = await self._tokens.fresh_connection(slot.user_id)
         id_token = self._connections.open_tokens(connection).id_token
@@ -181,6 +202,10 @@ class CredentialService:
         minted = await self._broker.get_credentials(
             identity_id, id_token, user_id=slot.user_id, policy=slot.policy
         )
+        return await self._keep(slot, minted, started)
+
+    async def _keep(self, slot: _Slot, minted: AwsCredentials, started: datetime) -> AwsCredentials:
+        """Anchor the lifetime on our clock, refuse credentials born expiring, cache them."""
         credentials = msgspec.structs.replace(
             minted, issued_at=started, expiration=started + (minted.expiration - minted.issued_at)
         )

@@ -207,3 +207,35 @@ async def test_without_a_role_the_connector_still_acts_for_a_restricted_key(
     assert signatures.signers("s3") == {MOTO_COGNITO_KEY}
     refused = await replica.client.get("/s3/buckets/team-shared/objects", headers=headers(key))
     assert_envelope(refused, ErrorCode.FORBIDDEN)
+
+
+async def test_a_role_key_runs_as_the_users_credentials_chained_into_the_role(
+    world: CognitoWorld,
+    replica: Instance,
+    aws: dict[str, Any],
+    signatures: SigningRecorder,
+) -> None:
+    elevated_role = aws["iam"].create_role(
+        RoleName="connector-elevated", AssumeRolePolicyDocument=json.dumps(TRUST)
+    )["Role"]["Arn"]
+    await connect_alice(world, replica)
+    key = await world.key(
+        replica, "credentials:read", "s3:read", role=elevated_role, buckets=("alice-*",)
+    )
+    signatures.clear()
+    answer = await replica.client.get("/credentials", headers=headers(key))
+    assert answer.status_code == 200, answer.text
+    elevated = answer.json()["data"]["accessKeyId"]
+    (assumed,) = signatures.actions("AssumeRole")
+    # Signed with alice's own credentials, named after her, her identity carried along.
+    assert assumed.access_key_id == MOTO_COGNITO_KEY
+    assert assumed.form["RoleArn"] == elevated_role
+    assert assumed.form["RoleSessionName"] == "alice"
+    assert assumed.form["SourceIdentity"] == "alice"
+    assert assumed.form["Policy"] == session_policy(("alice-*",), (), read_only=False).document
+    assert elevated.startswith("ASIA")
+    signatures.clear()
+    listed = await replica.client.get("/s3/buckets", headers=headers(key))
+    assert listed.status_code == 200, listed.text
+    assert signatures.signers("s3") == {elevated}
+    assert signatures.actions("AssumeRole") == []  # cached

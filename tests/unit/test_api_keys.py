@@ -175,3 +175,15 @@ def test_a_stored_restricted_key_may_not_read_the_token() -> None:
     with pytest.raises(PermissionDeniedError, match="may not read the Cognito token"):
         require_scope(stored, Scope.TOKEN_READ)
     require_scope(make_api_key("o", "open", scopes=frozenset({Scope.TOKEN_READ})), Scope.TOKEN_READ)
+
+
+async def test_a_key_may_name_a_role_and_only_a_role_arn(
+    service: ApiKeyService, store: FakeApiKeyStore
+) -> None:
+    role = "arn:aws:iam::123456789012:role/team/elevated"
+    key, _ = await service.create("elevated", scopes=["s3:read"], role=role)
+    assert key.role == role
+    assert (await store.list())[0].role == role
+    for wrong in ("elevated", "arn:aws:iam::123456789012:user/bob", "arn:aws:iam::12:role/x"):
+        with pytest.raises(ValidationError, match="IAM role ARN"):
+            await service.create("bad", scopes=["s3:read"], role=wrong)

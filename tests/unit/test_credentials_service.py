@@ -44,6 +44,8 @@ class FakeIdentityBroker:
         self.mint_calls = 0
         self.delay = 0.0
         self.narrows = True
+        self.elevated: list[tuple[str, str, str, str | None]] = []
+        self.refused_roles: set[str] = set()
         self.minted_for: list[tuple[str, str | None]] = []
 
     def _claims(self, id_token: str) -> dict[str, object]:
@@ -51,6 +53,26 @@ class FakeIdentityBroker:
         if int(str(claims["exp"])) <= self.clock.now().timestamp():
             raise AccessDeniedError("NotAuthorizedException: Invalid login token. Token expired")
         return claims
+
+    async def elevate(
+        self, credentials: AwsCredentials, *, user_id: str, role_arn: str, policy: str | None
+    ) -> AwsCredentials:
+        self.mint_calls += 1
+        self.elevated.append((credentials.access_key_id, user_id, role_arn, policy))
+        if role_arn in self.refused_roles:
+            raise AccessDeniedError(
+                "AWS denied GET_CONNECTION (AccessDenied)",
+                details={"upstreamCode": "AccessDenied"},
+            )
+        now = self.clock.now()
+        return AwsCredentials(
+            access_key_id=f"ASIAROLE{self.mint_calls:08d}",
+            secret_access_key="role-secret",
+            session_token="role-session",
+            expiration=now + timedelta(seconds=3600),
+            identity_id=credentials.identity_id,
+            issued_at=now,
+        )
 
     async def get_identity_id(self, id_token: str) -> str:
         self.get_id_calls += 1
@@ -405,3 +427,34 @@ async def test_without_narrowing_a_restricted_key_is_refused_vended_credentials(
     own = await service.get_credentials("alice", key=restricted)
     assert world.broker.minted_for == [("alice", None)]
     assert own.access_key_id.startswith("ASIAFAKE")
+
+
+ROLE = "arn:aws:iam::123456789012:role/elevated"
+
+
+async def test_a_role_key_chains_the_users_own_credentials_into_its_role(world: World) -> None:
+    await world.connect()
+    world.broker.narrows = False  # AssumeRole takes the session policy itself
+    service = world.credential_service()
+    elevated_key = make_api_key("e", "elevated", role=ROLE, buckets=("demo-*",))
+    elevated = await service.get_credentials("alice", key=elevated_key, vended=True)
+    again = await service.get_credentials("alice", key=elevated_key, vended=True)
+    own = await service.get_credentials("alice")
+    assert elevated == again  # cached like any credentials
+    policy = session_policy(("demo-*",), (), read_only=False).document
+    assert world.broker.elevated == [(own.access_key_id, "alice", ROLE, policy)]
+    assert elevated.access_key_id.startswith("ASIAROLE")
+    plain_role = make_api_key("p", "plain", role=ROLE)
+    await service.get_credentials("alice", key=plain_role)
+    assert world.broker.elevated[-1][3] is None  # an unrestricted role key: no session policy
+
+
+async def test_a_role_the_user_may_not_assume_is_access_denied_with_the_upstream_code(
+    world: World,
+) -> None:
+    await world.connect()
+    world.broker.refused_roles.add(ROLE)
+    service = world.credential_service()
+    with pytest.raises(AccessDeniedError) as refused:
+        await service.get_credentials("alice", key=make_api_key("e", "e", role=ROLE))
+    assert refused.value.details["upstreamCode"] == "AccessDenied"
