@@ -46,8 +46,9 @@ def credentials_lock_name(slot: str) -> str:
 @dataclass(frozen=True, slots=True)
 class _Slot:
     """Where one kind of credentials of a user lives: the user's own (`name` = the user id),
-    or those narrowed by a key's session policy (`name` adds the policy's fingerprint and the
-    connection's creation time, so a disconnect leaves no narrowed credentials reachable)."""
+    those narrowed by a key's session policy (`name` adds the policy's fingerprint), or those
+    of a key's role (`name` adds a digest of role and policy). Both add the connection's
+    creation time, so a disconnect leaves no narrowed or elevated credentials reachable."""
 
     user_id: str
     name: str
@@ -63,7 +64,7 @@ def _slot(connection: Connection, key: ApiKey | None, *, narrows: bool, vended: 
         # AssumeRole takes the session policy itself: no basic-flow role is needed.
         document = policy.document if policy is not None else None
         chained = hashlib.sha256(f"{key.role}\n{document}".encode()).hexdigest()
-        name = f"{connection.user_id}:role:{chained[:32]}:{generation}"
+        name = f"{connection.user_id}/role/{chained[:32]}/{generation}"
         return _Slot(connection.user_id, name, document, key.role)
     if policy is None or (not narrows and not vended):
         # Without a role to narrow with, the connector's own calls for a restricted key use the
@@ -76,7 +77,7 @@ def _slot(connection: Connection, key: ApiKey | None, *, narrows: bool, vended: 
             f" {NARROWING_SETTING} and allow the identity pool's classic flow",
             details={"setting": "CONNECTOR_RESTRICTED_ROLE_ARN"},
         )
-    name = f"{connection.user_id}:{policy.fingerprint}:{generation}"
+    name = f"{connection.user_id}/{policy.fingerprint}/{generation}"
     return _Slot(connection.user_id, name, policy.document)
 
 
