@@ -458,3 +458,16 @@ async def test_a_role_the_user_may_not_assume_is_access_denied_with_the_upstream
     with pytest.raises(AccessDeniedError) as refused:
         await service.get_credentials("alice", key=make_api_key("e", "e", role=ROLE))
     assert refused.value.details["upstreamCode"] == "AccessDenied"
+
+
+async def test_narrowed_credentials_are_minted_once_across_replicas(world: World) -> None:
+    await world.connect()
+    world.broker.delay = 0.01
+    replicas = [world.credential_service() for _ in range(3)]
+    restricted = make_api_key("r", "ro", functions=("etl-*",))
+    results = await asyncio.gather(
+        *(r.get_credentials("alice", key=restricted, vended=True) for r in replicas * 10)
+    )
+    assert world.broker.mint_calls == 1
+    assert len({c.access_key_id for c in results}) == 1
+    assert world.broker.minted_for[0][1] == session_policy((), ("etl-*",), read_only=False).document
