@@ -13,6 +13,7 @@ from litestar.openapi.plugins import JsonRenderPlugin
 
 from connector import __version__
 from connector.api.connections import ConnectionController
+from connector.api.container_credentials import ContainerCredentialsController
 from connector.api.dependencies import SERVICES
 from connector.api.exception_handlers import EXCEPTION_HANDLERS
 from connector.api.functions import FunctionController
@@ -70,6 +71,7 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
             ConnectController,
             CallbackController,
             ConnectionController,
+            ContainerCredentialsController,
             S3Controller,
             FunctionController,
             RpcController,

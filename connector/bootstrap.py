@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -59,14 +60,28 @@ def aws_region(settings: Settings) -> str:
     return configured_region(DEFAULT_AWS_REGION)
 
 
-def build_cipher(settings: Settings) -> Cipher:
-    """MultiFernet over the configured keys, or the development key file (with a warning)."""
-    from connector.adapters.crypto import FernetCipher, load_or_create_dev_key  # noqa: PLC0415
+def encryption_keys(settings: Settings) -> tuple[str, ...]:
+    """The configured keys, or the development key file's (with a warning)."""
+    from connector.adapters.crypto import load_or_create_dev_key  # noqa: PLC0415
 
     keys = settings.encryption.keys
     if not keys:
         keys = (load_or_create_dev_key(Path(settings.encryption.dev_key_file)),)
-    return FernetCipher(keys)
+    return keys
+
+
+def build_cipher(settings: Settings) -> Cipher:
+    """MultiFernet over the configured keys, or the development key file."""
+    from connector.adapters.crypto import FernetCipher  # noqa: PLC0415
+
+    return FernetCipher(encryption_keys(settings))
+
+
+def session_name_key(settings: Settings) -> bytes:
+    """The key of the hashed STS session names, derived from the first encryption key: stable
+    across replicas and restarts, and never the encryption key itself."""
+    first = encryption_keys(settings)[0].encode()
+    return hashlib.sha256(b"connector: STS session names\0" + first).digest()
 
 
 class Database(Protocol):
@@ -230,7 +245,10 @@ def build_oauth(
             cognito,
             identity_clients,
             role_arn=cognito.role_arn,
+            restricted_role_arn=settings.sessions.restricted_role_arn,
             session_seconds=cognito.session_seconds,
+            session_name_key=session_name_key(settings),
+            always_hash_names=settings.sessions.session_names == "hash",
         ),
         cache=tolerant,
         cipher=cipher,

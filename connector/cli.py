@@ -14,6 +14,7 @@ import os
 import sys
 from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, replace
+from datetime import UTC
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -84,6 +85,9 @@ def _parser() -> argparse.ArgumentParser:
     create.add_argument("--bucket", action="append", default=[], dest="buckets")
     create.add_argument("--function", action="append", default=[], dest="functions")
     create.add_argument("--read-only", action="store_true")
+    create.add_argument(
+        "--role", default=None, help="IAM role ARN the user's credentials are chained into"
+    )
     create.set_defaults(handler=_run(_keys_create))
     keys.add_parser("list", help="every key, without secrets").set_defaults(
         handler=_run(_keys_list)
@@ -101,7 +105,43 @@ def _parser() -> argparse.ArgumentParser:
 
     reencrypt = commands.add_parser("reencrypt", help="rewrite every secret under the first key")
     reencrypt.set_defaults(handler=_run(_reencrypt))
+
+    process = commands.add_parser(
+        "credential-process",
+        help="print a user's AWS credentials for ~/.aws/config's credential_process"
+        " (API key from $CONNECTOR_API_KEY)",
+    )
+    process.add_argument("--url", required=True, help="the connector's base URL")
+    process.add_argument("--user", required=True, help="the user id to act for")
+    process.set_defaults(handler=_credential_process)
     return parser
+
+
+def _credential_process(args: argparse.Namespace) -> int:
+    """The AWS SDKs' `credential_process` output: one JSON object, `Version: 1`. Failures go
+    to stderr with a non-zero exit, which the SDKs report with that text."""
+    from connector.client import ConnectorClient, ConnectorClientError  # noqa: PLC0415
+
+    api_key = os.environ.get("CONNECTOR_API_KEY", "")
+    if not api_key:
+        print("error: set CONNECTOR_API_KEY to the API key", file=sys.stderr)  # noqa: T201
+        return EXIT_CONFIG
+    try:
+        with ConnectorClient(args.url, api_key, timeout=10.0) as client:
+            credentials = client.get_credentials(args.user)
+    except ConnectorClientError as exc:
+        print(f"error: {exc}", file=sys.stderr)  # noqa: T201
+        return EXIT_FAILED
+    expiration = credentials.expiration.astimezone(UTC).replace(microsecond=0)
+    return _print_json(
+        {
+            "Version": 1,
+            "AccessKeyId": credentials.access_key_id,
+            "SecretAccessKey": credentials.secret_access_key,
+            "SessionToken": credentials.session_token,
+            "Expiration": expiration.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        }
+    )
 
 
 def _positive(text: str) -> int:
@@ -268,6 +308,7 @@ async def _keys_create(args: argparse.Namespace, settings: Settings) -> int:
             buckets=args.buckets,
             functions=args.functions,
             read_only=args.read_only,
+            role=args.role,
         )
         return _print_json(CreatedApiKey.of(key, raw))
 

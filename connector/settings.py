@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 from urllib.parse import urlsplit
 
+from connector.domain.models import ROLE_ARN
 from connector.errors import ConfigurationError
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///.connector/connector.db"
@@ -221,6 +222,19 @@ class McpSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class SessionSettings:
+    """STS sessions the connector names itself: narrowed credentials and CloudTrail names."""
+
+    restricted_role_arn: str | None = None
+    """`CONNECTOR_RESTRICTED_ROLE_ARN`: the role a restricted key's credentials are minted for,
+    through the identity pool's basic (classic) flow with a session policy. Defaults to
+    `AWS_COGNITO_ROLE_ARN`; without either, restricted keys are refused `credentials:read`."""
+    session_names: Literal["user", "hash"] = "user"
+    """`CONNECTOR_SESSION_NAME`: `user` names sessions after the user id when STS accepts it
+    (else a keyed hash); `hash` always uses the keyed hash (user ids that are emails)."""
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     """Everything the composition root needs, validated once at start-up."""
 
@@ -235,6 +249,7 @@ class Settings:
     binding: IdentityBinding = field(default_factory=IdentityBinding)
     deadlines: DeadlineSettings = field(default_factory=DeadlineSettings)
     mcp: McpSettings = field(default_factory=McpSettings)
+    sessions: SessionSettings = field(default_factory=SessionSettings)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
@@ -281,6 +296,15 @@ class Settings:
                 database_seconds=env.seconds("CONNECTOR_DATABASE_TIMEOUT", 5.0, high=300),
             ),
             mcp=_mcp(env, cognito),
+            sessions=SessionSettings(
+                restricted_role_arn=_role_arn(env, "CONNECTOR_RESTRICTED_ROLE_ARN")
+                or (cognito.role_arn if cognito else None),
+                session_names=(
+                    "hash"
+                    if env.choice("CONNECTOR_SESSION_NAME", ("user", "hash"), "user") == "hash"
+                    else "user"
+                ),
+            ),
         )
 
 
@@ -404,15 +428,15 @@ def _cognito(env: _Env) -> CognitoSettings | None:
         identity_pool_id=env.text("AWS_COGNITO_IDENTITY_POOL_ID", "") or None,
         issuer=issuer,
         scopes=scopes,
-        role_arn=_role_arn(env),
+        role_arn=_role_arn(env, "AWS_COGNITO_ROLE_ARN"),
         session_seconds=_session_seconds(env),
     )
 
 
-def _role_arn(env: _Env) -> str | None:
-    arn = env.text("AWS_COGNITO_ROLE_ARN", "")
-    if arn and not re.fullmatch(r"arn:aws[\w-]*:iam::\d{12}:role/[\w+=,.@/-]+", arn):
-        raise ConfigurationError("AWS_COGNITO_ROLE_ARN", "must be an IAM role ARN")
+def _role_arn(env: _Env, variable: str) -> str | None:
+    arn = env.text(variable, "")
+    if arn and not ROLE_ARN.fullmatch(arn):
+        raise ConfigurationError(variable, "must be an IAM role ARN")
     return arn or None
 
 

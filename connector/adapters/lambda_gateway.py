@@ -7,14 +7,12 @@ import binascii
 import contextlib
 import json
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
-from botocore.exceptions import BotoCoreError, ClientError
-
 from connector.adapters.aws_clients import AwsClients
-from connector.adapters.aws_errors import map_aws_error
+from connector.adapters.aws_errors import translated
 from connector.domain.aws import (
     AwsCredentials,
     FunctionDetail,
@@ -30,7 +28,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
-_AWS_ERRORS = (ClientError, BotoCoreError)
 # Fractions beyond microseconds are cut (Python keeps six digits).
 _ISO_TIME = re.compile(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(\.\d+)?(Z|[+-]\d\d:?\d\d)")
 
@@ -49,7 +46,8 @@ class LambdaGateway:
         if marker:
             paging["Marker"] = marker
         client = self._lambda(creds)
-        answer = await self._call(ErrorCode.LIST_FUNCTIONS_FAILED, client.list_functions, **paging)
+        with translated(ErrorCode.LIST_FUNCTIONS_FAILED):
+            answer = await self._clients.run(client.list_functions, **paging)
         return FunctionPage(
             functions=tuple(
                 FunctionSummary(**_summary(config)) for config in answer.get("Functions", [])
@@ -60,9 +58,8 @@ class LambdaGateway:
     async def get_function(self, creds: AwsCredentials, name: str) -> FunctionDetail:
         """The function's configuration (GetFunction; the code location is dropped)."""
         client = self._lambda(creds)
-        answer = await self._call(
-            ErrorCode.GET_FUNCTION_FAILED, client.get_function, FunctionName=name
-        )
+        with translated(ErrorCode.GET_FUNCTION_FAILED):
+            answer = await self._clients.run(client.get_function, FunctionName=name)
         config = answer.get("Configuration", {})
         return FunctionDetail(
             **_summary(config),
@@ -83,15 +80,15 @@ class LambdaGateway:
         """Invoke the function. An error raised *by the function* is in `function_error` (and
         its payload), not raised: the call itself succeeded."""
         client = self._lambda(creds)
-        answer = await self._call(
-            ErrorCode.INVOKE_LAMBDA_FAILED,
-            _invoke,
-            client,
-            FunctionName=name,
-            Payload=payload,
-            InvocationType=invocation_type,
-            LogType=log_type,
-        )
+        with translated(ErrorCode.INVOKE_LAMBDA_FAILED):
+            answer = await self._clients.run(
+                _invoke,
+                client,
+                FunctionName=name,
+                Payload=payload,
+                InvocationType=invocation_type,
+                LogType=log_type,
+            )
         body: bytes = answer.pop("Body")
         # An asynchronous invocation queues the event; AWS answers 202 with no payload.
         returned = None if invocation_type == "Event" else _parse(body)
@@ -107,12 +104,6 @@ class LambdaGateway:
         # Each method looks the client up (or builds it) in the worker thread of its call.
         client: LambdaClient = self._clients.in_pool("lambda", creds)  # type: ignore[assignment]
         return client
-
-    async def _call(self, op: ErrorCode, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
-        try:
-            return await self._clients.run(fn, *args, **kwargs)
-        except _AWS_ERRORS as exc:
-            raise map_aws_error(exc, op) from exc
 
 
 def _invoke(client: LambdaClient, **params: Any) -> dict[str, Any]:

@@ -6,13 +6,11 @@ import asyncio
 import contextlib
 import logging
 import math
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
-from typing import TYPE_CHECKING, Any, Literal, TypeVar
-
-from botocore.exceptions import BotoCoreError, ClientError
+from collections.abc import AsyncGenerator, AsyncIterator
+from typing import TYPE_CHECKING, Any, Literal
 
 from connector.adapters.aws_clients import AwsClients
-from connector.adapters.aws_errors import map_aws_error
+from connector.adapters.aws_errors import AWS_ERRORS, map_aws_error, translated
 from connector.domain.aws import AwsCredentials, Bucket, ObjectPage, ObjectStream, ObjectSummary
 from connector.domain.aws_names import validate_range_header
 from connector.errors import ConnectorError, ErrorCode, ValidationError
@@ -20,11 +18,8 @@ from connector.errors import ConnectorError, ErrorCode, ValidationError
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
-T = TypeVar("T")
-_Call = Callable[..., Awaitable[Any]]
 log = logging.getLogger(__name__)
 
-_AWS_ERRORS = (ClientError, BotoCoreError)
 _GET, _PUT = ErrorCode.GET_OBJECT_FAILED, ErrorCode.PUT_OBJECT_FAILED
 _MAX_PARTS, _MIN_PART = 10_000, 5 << 20
 
@@ -51,7 +46,8 @@ class S3Gateway:
 
     async def list_buckets(self, creds: AwsCredentials) -> list[Bucket]:
         """Every bucket the user's credentials may list."""
-        answer = await self._call(ErrorCode.LIST_BUCKETS_FAILED, self._s3(creds).list_buckets)
+        with translated(ErrorCode.LIST_BUCKETS_FAILED):
+            answer = await self._clients.run(self._s3(creds).list_buckets)
         return [
             Bucket(name=b["Name"], creation_date=b.get("CreationDate"))
             for b in answer.get("Buckets", [])
@@ -69,13 +65,13 @@ class S3Gateway:
     ) -> ObjectPage:
         """One page of ListObjectsV2: objects, common prefixes and the next token."""
         given = {"Prefix": prefix, "Delimiter": delimiter, "ContinuationToken": continuation_token}
-        answer = await self._call(
-            ErrorCode.LIST_OBJECTS_FAILED,
-            self._s3(creds).list_objects_v2,
-            Bucket=bucket,
-            MaxKeys=max_keys,
-            **{name: value for name, value in given.items() if value},
-        )
+        with translated(ErrorCode.LIST_OBJECTS_FAILED):
+            answer = await self._clients.run(
+                self._s3(creds).list_objects_v2,
+                Bucket=bucket,
+                MaxKeys=max_keys,
+                **{name: value for name, value in given.items() if value},
+            )
         objects = (
             ObjectSummary(
                 key=o["Key"],
@@ -99,7 +95,8 @@ class S3Gateway:
         """GetObject; the body is read `chunk_size` at a time as the caller iterates."""
         ranged = {} if range_header is None else {"Range": validate_range_header(range_header)}
         client = self._s3(creds)
-        answer = await self._call(_GET, client.get_object, Bucket=bucket, Key=key, **ranged)
+        with translated(_GET):
+            answer = await self._clients.run(client.get_object, Bucket=bucket, Key=key, **ranged)
         body = _Body(self._clients, answer["Body"], self._chunk_size)
         return ObjectStream(
             content_type=answer.get("ContentType"),
@@ -137,10 +134,12 @@ class S3Gateway:
                 break
         else:
             _check_length(len(head), content_length, ended=True)
-            put = await self._call(_PUT, client.put_object, **target, **extra, Body=head)
+            with translated(_PUT):
+                put = await self._clients.run(client.put_object, **target, **extra, Body=head)
             return put.get("ETag"), put.get("VersionId")
-        created = await self._call(_PUT, client.create_multipart_upload, **target, **extra)
-        upload = _Upload(self._call, client, {**target, "UploadId": created["UploadId"]})
+        with translated(_PUT):
+            created = await self._clients.run(client.create_multipart_upload, **target, **extra)
+        upload = _Upload(self._clients, client, {**target, "UploadId": created["UploadId"]})
         part_size = self._part_size
         if content_length is not None:  # parts big enough to stay within 10,000 of them
             part_size = max(part_size, math.ceil(content_length / _MAX_PARTS))
@@ -164,9 +163,8 @@ class S3Gateway:
     async def delete_object(self, creds: AwsCredentials, bucket: str, key: str) -> None:
         """Delete the key; a missing key is not an error (S3 answers 204 either way)."""
         client = self._s3(creds)
-        await self._call(
-            ErrorCode.DELETE_OBJECT_FAILED, client.delete_object, Bucket=bucket, Key=key
-        )
+        with translated(ErrorCode.DELETE_OBJECT_FAILED):
+            await self._clients.run(client.delete_object, Bucket=bucket, Key=key)
 
     async def presign(
         self,
@@ -178,25 +176,20 @@ class S3Gateway:
         expires_in: int,
     ) -> str:
         """A URL signed with the user's credentials, valid for `expires_in` seconds."""
-        return await self._call(
-            _GET if method == "GET" else _PUT,
-            self._s3(creds).generate_presigned_url,
-            ClientMethod="get_object" if method == "GET" else "put_object",
-            Params={"Bucket": bucket, "Key": key},
-            ExpiresIn=expires_in,
-            HttpMethod=method,
-        )
+        with translated(_GET if method == "GET" else _PUT):
+            url: str = await self._clients.run(
+                self._s3(creds).generate_presigned_url,
+                ClientMethod="get_object" if method == "GET" else "put_object",
+                Params={"Bucket": bucket, "Key": key},
+                ExpiresIn=expires_in,
+                HttpMethod=method,
+            )
+        return url
 
     def _s3(self, creds: AwsCredentials) -> S3Client:
         # Each method looks the client up (or builds it) in the worker thread of its call.
         client: S3Client = self._clients.in_pool("s3", creds)  # type: ignore[assignment]
         return client
-
-    async def _call(self, op: ErrorCode, fn: Callable[..., T], /, **kwargs: Any) -> T:
-        try:
-            return await self._clients.run(fn, **kwargs)
-        except _AWS_ERRORS as exc:
-            raise _mapped(exc, op) from exc
 
 
 class _Body:
@@ -222,8 +215,8 @@ class _Body:
                 if not chunk:
                     return
                 yield chunk
-        except _AWS_ERRORS as exc:
-            raise _mapped(exc, _GET) from exc
+        except AWS_ERRORS as exc:
+            raise map_aws_error(exc, _GET) from exc
         finally:
             self._close()
 
@@ -251,8 +244,8 @@ class _Body:
 class _Upload:
     """The parts of one multipart upload; `abort` waits for a part still in flight."""
 
-    def __init__(self, call: _Call, client: S3Client, target: dict[str, Any]) -> None:
-        self._call, self._client, self._target = call, client, target
+    def __init__(self, clients: AwsClients, client: S3Client, target: dict[str, Any]) -> None:
+        self._clients, self._client, self._target = clients, client, target
         self._parts: list[dict[str, Any]] = []
         self._sending: asyncio.Future[Any] | None = None
 
@@ -262,10 +255,11 @@ class _Upload:
         if number > _MAX_PARTS:
             raise ValidationError(f"the body needs more than {_MAX_PARTS} parts")
         upload_part = self._client.upload_part
-        send = self._call(_PUT, upload_part, **self._target, PartNumber=number, Body=data)
+        send = self._clients.run(upload_part, **self._target, PartNumber=number, Body=data)
         self._sending = asyncio.ensure_future(send)
         # Shielded so that an abort can wait for this part instead of racing it.
-        answer = await asyncio.shield(self._sending)
+        with translated(_PUT):
+            answer = await asyncio.shield(self._sending)
         self._sending = None
         self._parts.append({"PartNumber": number, "ETag": answer["ETag"]})
 
@@ -285,12 +279,12 @@ class _Upload:
     async def complete(self, rest: bytearray) -> tuple[str | None, str | None]:
         if rest or not self._parts:
             await self.part(rest)
-        done = await self._call(
-            _PUT,
-            self._client.complete_multipart_upload,
-            **self._target,
-            MultipartUpload={"Parts": self._parts},
-        )
+        with translated(_PUT):
+            done = await self._clients.run(
+                self._client.complete_multipart_upload,
+                **self._target,
+                MultipartUpload={"Parts": self._parts},
+            )
         return done.get("ETag"), done.get("VersionId")
 
     async def abort(self) -> None:
@@ -300,21 +294,12 @@ class _Upload:
             await asyncio.wait([sending])
             _settled(sending)
         try:
-            await self._call(_PUT, self._client.abort_multipart_upload, **self._target)
+            with translated(_PUT):
+                await self._clients.run(self._client.abort_multipart_upload, **self._target)
         except ConnectorError as exc:
             # The upload's own failure is what the caller must see; a lifecycle rule
             # (AbortIncompleteMultipartUpload) is the backstop for what is left behind.
             log.warning("could not abort a multipart upload (%s)", exc.details.get("upstreamCode"))
-
-
-def _mapped(exc: ClientError | BotoCoreError, op: ErrorCode) -> ConnectorError:
-    code = exc.response.get("Error", {}).get("Code") if isinstance(exc, ClientError) else None
-    if code == "InvalidRange":  # 416: the caller asked for bytes the object does not have
-        return ValidationError(
-            "the range is not satisfiable for this object",
-            details={"field": "range", "upstreamCode": code},
-        )
-    return map_aws_error(exc, op)
 
 
 def _settled(future: asyncio.Future[Any]) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from litestar import Controller, get, post
 
-from connector.api.dependencies import ACTING_FOR_USER, OAuthDep, ServicesDep, UserId
+from connector.api.dependencies import ACTING_FOR_USER, Caller, OAuthDep, ServicesDep, UserId
 from connector.api.envelope import ApiResponse, ok
 from connector.api.guards import SECURITY, authenticated, names_user, requires
 from connector.api.responses import as_user_responses, error_responses
@@ -67,11 +67,11 @@ class ConnectionController(Controller):
         responses=as_user_responses(),
     )
     async def get_credentials(
-        self, user_id: UserId, oauth: OAuthDep
+        self, user_id: UserId, caller: Caller, oauth: OAuthDep
     ) -> ApiResponse[CredentialsData]:
         """Temporary AWS credentials of the user's Cognito identity, re-minted before they
         expire (never handed out in their last sixth of life). Needs the `credentials:read`
-        scope, which keys only get when it is asked for by name.
-
-        `data` also carries `Version: 1`, the marker of AWS's `credential_process` format."""
-        return ok(CredentialsData.of(await oauth.credentials.get_credentials(user_id)))
+        scope, which keys only get when it is asked for by name. A key with a bucket/function
+        policy or read-only gets credentials narrowed by an STS session policy."""
+        credentials = await oauth.credentials.get_credentials(user_id, key=caller, vended=True)
+        return ok(CredentialsData.of(credentials))

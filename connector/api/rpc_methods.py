@@ -253,7 +253,9 @@ async def _token(c: Context, p: Params) -> TokenData:
 
 
 async def _credentials(c: Context, p: Params) -> CredentialsData:
-    return CredentialsData.of(await c.oauth.credentials.get_credentials(p.user_id))
+    return CredentialsData.of(
+        await c.oauth.credentials.get_credentials(p.user_id, key=c.caller, vended=True)
+    )
 
 
 async def _buckets(c: Context, p: Params) -> BucketsData:

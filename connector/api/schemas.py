@@ -69,6 +69,7 @@ class ApiKeyView(Wire, omit_defaults=False):
     buckets: list[str]
     functions: list[str]
     read_only: bool
+    role: str | None
     created_at: datetime
     revoked_at: datetime | None
 
@@ -81,6 +82,7 @@ class ApiKeyView(Wire, omit_defaults=False):
             buckets=list(key.buckets),
             functions=list(key.functions),
             read_only=key.read_only,
+            role=key.role,
             created_at=key.created_at,
             revoked_at=key.revoked_at,
         )
@@ -102,6 +104,7 @@ class CreatedApiKey(Wire):
     buckets: list[str]
     functions: list[str]
     read_only: bool
+    role: str | None
     created_at: datetime
 
 
@@ -163,14 +166,13 @@ class TokenData(Wire):
 
 
 class CredentialsData(Wire):
-    """A user's temporary AWS credentials, with `Version: 1` for `credential_process` tools."""
+    """A user's temporary AWS credentials: exactly the contract's five fields."""
 
     access_key_id: str
     secret_access_key: str
     session_token: str
     expiration: datetime
     identity_id: str
-    version: Literal[1] = msgspec.field(default=1, name="Version")
 
     @classmethod
     def of(cls, credentials: AwsCredentials) -> CredentialsData:

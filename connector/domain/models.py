@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from enum import StrEnum
 
@@ -46,6 +47,10 @@ class Connection(msgspec.Struct, frozen=True, kw_only=True):
     version: int = 0
 
 
+ROLE_ARN = re.compile(r"arn:aws[\w-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}")
+"""An IAM role ARN (partition, 12-digit account, path and name)."""
+
+
 class Scope(StrEnum):
     """What an API key may do. Values are the strings of the CLI and docs/contract.md."""
 
@@ -84,6 +89,9 @@ class ApiKey(msgspec.Struct, frozen=True, kw_only=True):
     read_only: bool
     created_at: datetime
     revoked_at: datetime | None = None
+    role: str | None = None
+    """An IAM role ARN: calls with this key run as the user's credentials chained into it
+    (role elevation, sts:AssumeRole)."""
 
     @property
     def active(self) -> bool:

@@ -257,17 +257,34 @@ class TokenVerifier(Protocol):
 class IdentityBroker(Protocol):
     """Cognito Identity (and STS for the basic flow): ID token -> temporary AWS credentials.
 
-    Raises AccessDeniedError (NotAuthorized), UpstreamUnavailableError (unreachable,
-    throttled: RateLimitedError), OperationFailedError(GET_CONNECTION_FAILED) otherwise.
+    Raises AccessDeniedError (NotAuthorized, an STS refusal), UpstreamUnavailableError
+    (unreachable, throttled: RateLimitedError), OperationFailedError(GET_CONNECTION_FAILED)
+    otherwise.
     """
+
+    @property
+    def narrows(self) -> bool:
+        """True when credentials can carry a session policy (a basic-flow role is set)."""
+        ...
 
     async def get_identity_id(self, id_token: str) -> str:
         """GetId with Logins = {<issuer without scheme>: id_token}; called once per user."""
         ...
 
-    async def get_credentials(self, identity_id: str, id_token: str) -> AwsCredentials:
+    async def get_credentials(
+        self, identity_id: str, id_token: str, *, user_id: str, policy: str | None = None
+    ) -> AwsCredentials:
         """GetCredentialsForIdentity (enhanced flow), or GetOpenIdToken + AssumeRoleWithWebIdentity
-        when a role ARN is configured (basic flow)."""
+        (basic flow: a role ARN is configured, or `policy`, the session policy, is given; the
+        session is named after `user_id`). A policy without `narrows` is an InternalError."""
+        ...
+
+    async def elevate(
+        self, credentials: AwsCredentials, *, user_id: str, role_arn: str, policy: str | None
+    ) -> AwsCredentials:
+        """The user's `credentials` chained into `role_arn` (sts:AssumeRole, the session named
+        after `user_id`, SourceIdentity set, `policy` as its session policy). A role they may not
+        assume is AccessDeniedError with the upstream code."""
         ...
 
 

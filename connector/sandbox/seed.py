@@ -135,9 +135,11 @@ def _identity_pool(identity: Any, iam: Any, *, provider: str, client_id: str) ->
             {"ProviderName": provider, "ClientId": client_id, "ServerSideTokenCheck": False}
         ],
     )["IdentityPoolId"]
+    # The trust policy of deploy/iam/identity-pool-role-trust.json (sts:TagSession for the ABAC
+    # variant's principal tags); moto stores it, and enforces neither it nor the tags.
     trust = _trust(
         {"Federated": "cognito-identity.amazonaws.com"},
-        "sts:AssumeRoleWithWebIdentity",
+        ["sts:AssumeRoleWithWebIdentity", "sts:TagSession"],
         condition={
             "StringEquals": {"cognito-identity.amazonaws.com:aud": pool_id},
             "ForAnyValue:StringLike": {"cognito-identity.amazonaws.com:amr": "authenticated"},
@@ -201,7 +203,9 @@ def _function(lambda_: Any, iam: Any) -> None:
     )
 
 
-def _trust(principal: dict[str, str], action: str, condition: dict[str, Any] | None = None) -> str:
+def _trust(
+    principal: dict[str, str], action: str | list[str], condition: dict[str, Any] | None = None
+) -> str:
     statement: dict[str, Any] = {"Effect": "Allow", "Principal": principal, "Action": action}
     if condition:
         statement["Condition"] = condition

@@ -6,14 +6,23 @@ from collections.abc import Iterable
 from fnmatch import fnmatchcase
 
 from connector.domain.models import ApiKey, Scope
+from connector.domain.session_policy import is_restricted
 from connector.errors import PermissionDeniedError
 
 
 def require_scope(key: ApiKey, scope: Scope) -> None:
-    """FORBIDDEN unless the key carries `scope`."""
+    """FORBIDDEN unless the key carries `scope`. `token:read` is refused to a restricted key
+    whatever it carries (a key stored before the rule, or by hand): a Cognito access token
+    cannot be narrowed to the key's policy."""
     if scope not in key.scopes:
         raise PermissionDeniedError(
             f"this API key lacks the '{scope}' scope", details={"requiredScope": str(scope)}
+        )
+    if scope is Scope.TOKEN_READ and is_restricted(key):
+        raise PermissionDeniedError(
+            "a key with a bucket/function policy or read-only may not read the Cognito token:"
+            " a token carries no limit",
+            details={"requiredScope": str(scope)},
         )
 
 

@@ -8,8 +8,9 @@ import re
 import secrets
 from collections.abc import Iterable
 
-from connector.domain.models import DEFAULT_SCOPES, WRITE_SCOPES, ApiKey, Scope
+from connector.domain.models import DEFAULT_SCOPES, ROLE_ARN, WRITE_SCOPES, ApiKey, Scope
 from connector.domain.ports import ApiKeyStore, Clock
+from connector.domain.session_policy import PolicyTranslationError, session_policy
 from connector.errors import AuthenticationError, ValidationError
 from connector.services.process_layer import ProcessLayer, key_entry
 
@@ -42,6 +43,7 @@ class ApiKeyService:
         buckets: Iterable[str] = (),
         functions: Iterable[str] = (),
         read_only: bool = False,
+        role: str | None = None,
     ) -> tuple[ApiKey, str]:
         """Store a new key and return it with the raw key, which is never stored or shown again."""
         if not _NAME.fullmatch(name):
@@ -49,6 +51,12 @@ class ApiKeyService:
         granted = _parse_scopes(scopes) or set(DEFAULT_SCOPES)
         if read_only:
             granted -= WRITE_SCOPES
+        bucket_globs = _patterns("bucket", buckets)
+        function_globs = _patterns("function", functions)
+        if role is not None and not ROLE_ARN.fullmatch(role):
+            raise ValidationError("role: an IAM role ARN (arn:aws:iam::<account>:role/<name>)")
+        if bucket_globs or function_globs or read_only:
+            _check_restricted(granted, bucket_globs, function_globs, read_only=read_only)
         key_id = secrets.token_hex(_ID_HEX // 2)
         raw_key = f"{KEY_PREFIX}_{key_id}_{secrets.token_urlsafe(32)}"
         key = ApiKey(
@@ -56,10 +64,11 @@ class ApiKeyService:
             name=name,
             key_hash=hash_key(raw_key),
             scopes=frozenset(granted),
-            buckets=_patterns("bucket", buckets),
-            functions=_patterns("function", functions),
+            buckets=bucket_globs,
+            functions=function_globs,
             read_only=read_only,
             created_at=self._clock.now(),
+            role=role,
         )
         await self._store.create(key)
         return key, raw_key
@@ -124,3 +133,20 @@ def _patterns(kind: str, values: Iterable[str]) -> tuple[str, ...]:
     if any(not p or len(p) > 256 for p in patterns):
         raise ValidationError(f"{kind} patterns must be 1-256 characters")
     return patterns
+
+
+def _check_restricted(
+    granted: set[Scope], buckets: tuple[str, ...], functions: tuple[str, ...], *, read_only: bool
+) -> None:
+    """A restricted key's limits must hold at AWS too: its credentials carry a session policy
+    (which must translate to IAM and fit STS), and a Cognito token, which no policy can narrow,
+    is never handed to it."""
+    if Scope.TOKEN_READ in granted:
+        raise ValidationError(
+            "token:read cannot go with --bucket, --function or --read-only: a Cognito access"
+            " token carries no limit, so the key's policy could not hold"
+        )
+    try:
+        session_policy(buckets, functions, read_only=read_only)
+    except PolicyTranslationError as exc:
+        raise ValidationError(str(exc)) from None

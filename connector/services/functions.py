@@ -43,6 +43,7 @@ class FunctionService:
         if marker is not None and not 1 <= len(marker) <= MARKER_MAX:
             raise ValidationError("marker is not one Lambda issued", details={"field": "marker"})
         page = await self._acting.call(
+            caller,
             user_id,
             lambda creds: self._runtime.list_functions(creds, marker=marker, max_items=max_items),
         )
@@ -53,7 +54,7 @@ class FunctionService:
         """The function's configuration."""
         _authorize(caller, name)
         return await self._acting.call(
-            user_id, lambda creds: self._runtime.get_function(creds, name)
+            caller, user_id, lambda creds: self._runtime.get_function(creds, name)
         )
 
     async def invoke(
@@ -82,6 +83,7 @@ class FunctionService:
                 "payload: must be a JSON value", details={"field": "payload"}
             ) from None
         return await self._acting.call(
+            caller,
             user_id,
             lambda creds: self._runtime.invoke(
                 creds, name, event, invocation_type=invocation_type, log_type=log_type

@@ -49,7 +49,7 @@ class S3Service:
 
     async def list_buckets(self, caller: ApiKey, user_id: str) -> list[Bucket]:
         """The user's buckets that the key's policy covers."""
-        buckets = await self._acting.call(user_id, self._storage.list_buckets)
+        buckets = await self._acting.call(caller, user_id, self._storage.list_buckets)
         return [b for b in buckets if bucket_allowed(caller, b.name)]
 
     async def list_objects(
@@ -75,6 +75,7 @@ class S3Service:
                 "continuationToken is not one S3 issued", details={"field": "continuationToken"}
             )
         return await self._acting.call(
+            caller,
             user_id,
             lambda creds: self._storage.list_objects(
                 creds,
@@ -100,6 +101,7 @@ class S3Service:
         if range_header is not None:
             range_header = validate_range_header(range_header)
         return await self._acting.call(
+            caller,
             user_id,
             lambda creds: self._storage.open_object(creds, bucket, key, range_header=range_header),
         )
@@ -123,6 +125,7 @@ class S3Service:
             raise ValidationError("contentLength: not negative", details={"field": "contentLength"})
         replayable = _Replayable(body, REPLAY_BUDGET)
         etag, version_id = await self._acting.call(
+            caller,
             user_id,
             lambda creds: self._storage.put_object(
                 creds,
@@ -140,7 +143,7 @@ class S3Service:
         """Delete the object; deleting one that does not exist succeeds too."""
         _authorize(caller, bucket, key)
         await self._acting.call(
-            user_id, lambda creds: self._storage.delete_object(creds, bucket, key)
+            caller, user_id, lambda creds: self._storage.delete_object(creds, bucket, key)
         )
 
     async def presign(
@@ -171,7 +174,10 @@ class S3Service:
             asked = self._clock.now() + timedelta(seconds=expires_in)
             return PresignedUrl(url=url, method=method, expires_at=min(asked, creds.expiration))
 
-        return await self._acting.call(user_id, sign)
+        # Credentials that would die before the URL are re-minted first (once, single-flight).
+        return await self._acting.call(
+            caller, user_id, sign, valid_for=timedelta(seconds=expires_in)
+        )
 
 
 def _authorize(caller: ApiKey, bucket: str, key: str | None = None) -> None:

@@ -20,7 +20,7 @@ from botocore.exceptions import (
 )
 
 from connector.adapters.aws_clients import AwsClients, configured_region
-from connector.adapters.aws_errors import map_aws_error
+from connector.adapters.aws_errors import map_aws_error, translated
 from connector.domain.aws import AwsCredentials
 from connector.errors import (
     AccessDeniedError,
@@ -31,6 +31,7 @@ from connector.errors import (
     OperationFailedError,
     RateLimitedError,
     UpstreamUnavailableError,
+    ValidationError,
 )
 
 SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
@@ -275,3 +276,22 @@ def test_mapped_errors_never_carry_what_aws_or_the_request_said() -> None:
 def test_a_connector_error_passes_through_unchanged() -> None:
     original = NotFoundError("gone")
     assert map_aws_error(original, ErrorCode.GET_OBJECT_FAILED) is original
+
+
+@pytest.mark.parametrize(
+    ("code", "status", "expected"),
+    [
+        ("AccessDenied", 403, AccessDeniedError),  # sts:AssumeRole of a role not trusting us
+        ("InvalidIdentityToken", 400, AccessDeniedError),  # AssumeRoleWithWebIdentity
+        ("NotAuthorizedException", 400, AccessDeniedError),  # Cognito Identity
+        ("InvalidRange", 416, ValidationError),  # S3
+        ("LimitExceededException", 400, RateLimitedError),  # Cognito Identity
+    ],
+)
+def test_every_service_goes_through_one_table_and_one_context_manager(
+    code: str, status: int, expected: type[ConnectorError]
+) -> None:
+    with pytest.raises(expected) as raised, translated(ErrorCode.GET_CONNECTION_FAILED):
+        raise client_error(code, status)
+    assert raised.value.details["upstreamCode"] == code
+    assert isinstance(raised.value.__cause__, ClientError)

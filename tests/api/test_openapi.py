@@ -20,6 +20,7 @@ NOT_ENVELOPED = {
     ("get", "/callback"),
     ("get", "/s3/buckets/{bucket}/objects/{key}"),
     ("post", "/rpc"),  # JSON-RPC response objects, whose `result` is the envelope
+    ("get", "/container-credentials/{user_id}"),  # the AWS SDKs' own shape
 }
 
 

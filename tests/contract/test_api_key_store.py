@@ -26,6 +26,7 @@ def make_key(key_id: str, name: str, **overrides: Any) -> ApiKey:
         "functions": ("etl-?", "*"),
         "read_only": True,
         "created_at": CREATED,
+        "role": "arn:aws:iam::123456789012:role/path/elevated",
     }
     fields.update(overrides)
     return ApiKey(**fields)
@@ -42,7 +43,9 @@ async def test_a_created_key_reads_back_field_for_field(api_key_store: ApiKeySto
 
 
 async def test_empty_policies_and_scopes_read_back_empty(api_key_store: ApiKeyStore) -> None:
-    key = make_key("k1", "bare", scopes=frozenset(), buckets=(), functions=(), read_only=False)
+    key = make_key(
+        "k1", "bare", scopes=frozenset(), buckets=(), functions=(), read_only=False, role=None
+    )
     await api_key_store.create(key)
     assert await api_key_store.get("k1") == key
 

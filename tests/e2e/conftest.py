@@ -17,6 +17,12 @@ from support.aws_world import BUCKETS, ECHO, FUNCTIONS, PROVIDER, REGION, zip_on
 from support.oauth_world import CLIENT_ID, CognitoWorld, Instance, make_world
 from support.oauth_world import world_settings as base_settings
 from support.servers import moto_server
+from support.signers import (
+    CONNECTOR_ACCESS_KEY,
+    OPERATOR_ACCESS_KEY,
+    SigningRecorder,
+    recording,
+)
 
 from connector.sandbox.hosted_ui import KeySet
 
@@ -33,31 +39,50 @@ def moto_endpoint() -> Iterator[str]:
 
 
 @pytest.fixture
-def aws(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
-    """boto3 pointed at moto (dummy credentials for the setup), a fresh state, an identity pool
-    trusting the stand-in's user pool, BUCKETS and FUNCTIONS."""
+def signatures() -> Iterator[SigningRecorder]:
+    """Who signed each request moto receives during the test."""
+    with recording() as recorder:
+        yield recorder
+
+
+@pytest.fixture
+def aws(
+    moto_endpoint: str, monkeypatch: pytest.MonkeyPatch, signatures: SigningRecorder
+) -> Iterator[dict[str, Any]]:
+    """boto3 pointed at moto, a fresh state, an identity pool trusting the stand-in's user
+    pool, BUCKETS and FUNCTIONS. The connector's own credentials (boto3's default chain) are
+    CONNECTOR_ACCESS_KEY; the test seeds moto as OPERATOR_ACCESS_KEY.
+
+    After the test: every S3 and Lambda request moto received was signed, and none with the
+    connector's own key (a gateway signing with it instead of the user's fails every test)."""
     for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN", "AWS_ROLE_ARN"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("AWS_ENDPOINT_URL", moto_endpoint)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", CONNECTOR_ACCESS_KEY)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "connector-own-secret")
     monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
     httpx.post(f"{moto_endpoint}/moto-api/reset", timeout=10).raise_for_status()
     httpx.post(
         f"{moto_endpoint}/moto-api/config", json={"lambda": {"use_docker": False}}, timeout=10
     ).raise_for_status()
-    identity = boto3.client("cognito-identity", region_name=REGION)
+    operator = boto3.Session(
+        aws_access_key_id=OPERATOR_ACCESS_KEY,
+        aws_secret_access_key="operator-secret",
+        region_name=REGION,
+    )
+    identity = operator.client("cognito-identity")
     pool_id = identity.create_identity_pool(
         IdentityPoolName="connector_e2e",
         AllowUnauthenticatedIdentities=False,
         CognitoIdentityProviders=[{"ProviderName": PROVIDER, "ClientId": CLIENT_ID}],
     )["IdentityPoolId"]
-    s3 = boto3.client("s3", region_name=REGION)
+    s3 = operator.client("s3")
     for bucket in BUCKETS:
         s3.create_bucket(Bucket=bucket)
-    lambda_ = boto3.client("lambda", region_name=REGION)
-    role = boto3.client("iam", region_name=REGION).create_role(
+    lambda_ = operator.client("lambda")
+    iam = operator.client("iam")
+    role = iam.create_role(
         RoleName="e2e-lambda",
         AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []}),
     )["Role"]["Arn"]
@@ -70,7 +95,22 @@ def aws(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
             Code={"ZipFile": zip_one("index.py", ECHO)},
             Description=f"the {name} function",
         )
-    return {"identity": identity, "pool_id": pool_id, "s3": s3, "lambda": lambda_}
+    signatures.clear()
+    yield {
+        "identity": identity,
+        "pool_id": pool_id,
+        "s3": s3,
+        "lambda": lambda_,
+        "iam": iam,
+        "sts": operator.client("sts"),
+        "operator": operator,
+    }
+    as_connector = [
+        r
+        for r in signatures.requests
+        if r.service in ("s3", "lambda") and r.access_key_id in (None, CONNECTOR_ACCESS_KEY)
+    ]
+    assert not as_connector, f"S3/Lambda requests not signed as a user: {as_connector[:3]}"
 
 
 @pytest.fixture

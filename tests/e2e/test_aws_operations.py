@@ -288,7 +288,7 @@ async def test_policy_refusals_come_before_any_aws_call(
 ) -> None:
     """For a user who never connected, a refusal by policy is FORBIDDEN, not NOT_CONNECTED:
     nothing was looked up, no credential minted, AWS never asked."""
-    read_only = await world.key(replica, read_only=True)
+    read_only = await world.key(replica, *ALL, read_only=True)
     elsewhere = await world.key(replica, *ALL, buckets=["alice-*"], functions=["reports-*"])
     no_invoke = await world.key(replica, "lambda:read")
     stranger = "never-connected"

@@ -50,8 +50,10 @@ def test_keys_create_list_revoke_and_the_raw_key_is_never_stored(
         "buckets",
         "functions",
         "readOnly",
+        "role",
         "createdAt",
     }
+    assert key["role"] is None
     assert key["scopes"] == ["s3:read"]
     assert key["readOnly"] is True
     assert key["buckets"] == ["reports-*"]
@@ -162,3 +164,31 @@ async def test_rotation_and_reencrypt_round_trip_with_undecryptable_record_repor
         await database.close()
     assert alice is not None
     assert FernetCipher((new,)).open(alice.tokens.refresh_token or "") == "refresh-token-of-alice"
+
+
+def test_keys_create_refuses_token_read_with_a_policy(env: dict[str, str]) -> None:
+    refused = run(
+        env, "keys", "create", "--name", "t", "--scope", "token:read", "--bucket", "demo-*"
+    )
+    assert refused.returncode == 1
+    assert "token:read cannot go with" in refused.stderr
+    assert json.loads(run(env, "keys", "list").stdout) == []
+
+
+def test_keys_create_refuses_a_glob_iam_cannot_express(env: dict[str, str]) -> None:
+    refused = run(env, "keys", "create", "--name", "c", "--read-only", "--bucket", "x[ab]")
+    assert refused.returncode == 1
+    assert "IAM cannot express" in refused.stderr
+
+
+def test_keys_create_with_a_role_prints_it_and_refuses_what_is_not_a_role_arn(
+    env: dict[str, str],
+) -> None:
+    role = "arn:aws:iam::123456789012:role/elevated"
+    created = run(env, "keys", "create", "--name", "up", "--scope", "s3:read", "--role", role)
+    assert created.returncode == 0, created.stderr
+    assert json.loads(created.stdout)["role"] == role
+    assert json.loads(run(env, "keys", "list").stdout)[0]["role"] == role
+    refused = run(env, "keys", "create", "--name", "no", "--role", "elevated")
+    assert refused.returncode == 1
+    assert "IAM role ARN" in refused.stderr

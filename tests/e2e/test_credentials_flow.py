@@ -32,9 +32,7 @@ async def test_credentials_of_a_connected_user_work_with_plain_boto3(
         "sessionToken",
         "expiration",
         "identityId",
-        "Version",
     }
-    assert data["Version"] == 1
     assert data["expiration"].endswith("Z")
     assert data["identityId"] == identities(aws)[0]
     view = (await replica.client.get("/connection", headers=headers(key))).json()["data"]

@@ -106,9 +106,11 @@ async def test_replicas_get_the_identity_once_and_mint_credentials_once_per_life
     for method in ("get_identity_id", "get_credentials"):
         real = getattr(CognitoIdentityBroker, method)
 
-        async def counted(self: Any, *args: Any, _real: Any = real, _name: str = method) -> Any:
+        async def counted(
+            self: Any, *args: Any, _real: Any = real, _name: str = method, **kwargs: Any
+        ) -> Any:
             calls[_name] += 1
-            return await _real(self, *args)
+            return await _real(self, *args, **kwargs)
 
         monkeypatch.setattr(CognitoIdentityBroker, method, counted)
     world = shared_world(

@@ -161,9 +161,11 @@ def _cognito_identity_calls(
     role = "arn:aws:iam::123456789012:role/connector-users"
     return {
         "GetId": lambda c: broker(c).get_identity_id("id-token"),
-        "GetCredentialsForIdentity": lambda c: broker(c).get_credentials(IDENTITY_ID, "id-token"),
+        "GetCredentialsForIdentity": lambda c: broker(c).get_credentials(
+            IDENTITY_ID, "id-token", user_id="alice"
+        ),
         "GetOpenIdToken (basic flow)": lambda c: broker(c, role).get_credentials(
-            IDENTITY_ID, "id-token"
+            IDENTITY_ID, "id-token", user_id="alice"
         ),
     }
 
@@ -205,7 +207,7 @@ async def test_a_black_holed_sts_call_answers_within_its_deadline(
         broker = CognitoIdentityBroker(settings, clients, role_arn=role)
         try:
             identity_id = await broker.get_identity_id("id-token")
-            await _within_deadline(broker.get_credentials(identity_id, "id-token"))
+            await _within_deadline(broker.get_credentials(identity_id, "id-token", user_id="alice"))
         finally:
             clients.close()
         assert sts.accepted >= 1

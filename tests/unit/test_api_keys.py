@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from support.factories import make_api_key
 from support.fakes import FakeApiKeyStore, FixedClock
 
 from connector.domain.models import DEFAULT_SCOPES, Scope
@@ -137,3 +138,52 @@ async def test_a_key_without_patterns_covers_every_resource(service: ApiKeyServi
     key, _ = await service.create("open")
     require_bucket(key, "anything")
     require_function(key, "anything")
+
+
+@pytest.mark.parametrize(
+    "policy",
+    [{"buckets": ["demo-*"]}, {"functions": ["echo"]}, {"read_only": True}],
+)
+async def test_token_read_is_refused_with_a_policy_or_read_only(
+    service: ApiKeyService, store: FakeApiKeyStore, policy: dict[str, object]
+) -> None:
+    with pytest.raises(ValidationError, match="token:read cannot go with"):
+        await service.create("t", scopes=["token:read", "s3:read"], **policy)  # type: ignore[arg-type]
+    assert await store.list() == []
+
+
+async def test_a_glob_iam_cannot_express_is_refused(
+    service: ApiKeyService, store: FakeApiKeyStore
+) -> None:
+    with pytest.raises(ValidationError, match="character class"):
+        await service.create("cls", scopes=["s3:read"], buckets=["team-[ab]"])
+    assert await store.list() == []
+
+
+async def test_a_policy_that_would_not_fit_sts_is_refused(
+    service: ApiKeyService, store: FakeApiKeyStore
+) -> None:
+    many = [f"bucket-number-{n:03d}-*" for n in range(40)]
+    with pytest.raises(ValidationError, match="over STS's 2048"):
+        await service.create("big", scopes=["s3:read"], buckets=many)
+    assert await store.list() == []
+
+
+def test_a_stored_restricted_key_may_not_read_the_token() -> None:
+    """A key stored before the rule (or by hand) with token:read and a policy."""
+    stored = make_api_key("k", "old", scopes=frozenset({Scope.TOKEN_READ}), buckets=("demo-*",))
+    with pytest.raises(PermissionDeniedError, match="may not read the Cognito token"):
+        require_scope(stored, Scope.TOKEN_READ)
+    require_scope(make_api_key("o", "open", scopes=frozenset({Scope.TOKEN_READ})), Scope.TOKEN_READ)
+
+
+async def test_a_key_may_name_a_role_and_only_a_role_arn(
+    service: ApiKeyService, store: FakeApiKeyStore
+) -> None:
+    role = "arn:aws:iam::123456789012:role/team/elevated"
+    key, _ = await service.create("elevated", scopes=["s3:read"], role=role)
+    assert key.role == role
+    assert (await store.list())[0].role == role
+    for wrong in ("elevated", "arn:aws:iam::123456789012:user/bob", "arn:aws:iam::12:role/x"):
+        with pytest.raises(ValidationError, match="IAM role ARN"):
+            await service.create("bad", scopes=["s3:read"], role=wrong)

@@ -57,10 +57,21 @@ class FakeCredentials:
         self.connected = connected
         self.lifetime = lifetime
         self.calls: list[tuple[str, bool]] = []
+        self.keys: list[ApiKey | None] = []
+        self.valid_for: list[timedelta | None] = []
         self.minted = 1
 
-    async def get_credentials(self, user_id: str, *, force: bool = False) -> AwsCredentials:
+    async def get_credentials(
+        self,
+        user_id: str,
+        *,
+        key: ApiKey | None = None,
+        force: bool = False,
+        valid_for: timedelta | None = None,
+    ) -> AwsCredentials:
         self.calls.append((user_id, force))
+        self.keys.append(key)
+        self.valid_for.append(valid_for)
         if not self.connected:
             raise NotConnectedError("no connection")
         if force:
@@ -299,6 +310,16 @@ async def test_a_presigned_url_expires_no_later_than_its_credentials() -> None:
     )
     assert capped.expires_at == NOW + timedelta(seconds=600)
     assert storage.calls[-1] == ("presign", "AKIA1", ("alice-data", "k", "PUT", 3600))
+
+
+async def test_presign_asks_for_credentials_lasting_as_long_as_the_url() -> None:
+    credentials = FakeCredentials()
+    caller = key()
+    await s3(FakeStorage(), credentials).presign(
+        caller, "alice", "alice-data", "k", method="GET", expires_in=1200
+    )
+    assert credentials.valid_for == [timedelta(seconds=1200)]
+    assert credentials.keys == [caller]  # acting for the caller's key: narrowed if restricted
 
 
 # --- the one re-mint -----------------------------------------------------------------------

@@ -9,15 +9,18 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import pytest
+from support.factories import make_api_key
 from support.fake_world import FakeOAuthWorld, make_fake_oauth_world
 from support.fakes import (
     FixedClock,
 )
 
 from connector.domain.aws import AwsCredentials
+from connector.domain.session_policy import session_policy
 from connector.errors import (
     AccessDeniedError,
     NotConnectedError,
+    PermissionDeniedError,
     ReauthRequiredError,
     VersionConflictError,
 )
@@ -40,6 +43,10 @@ class FakeIdentityBroker:
         self.get_id_calls = 0
         self.mint_calls = 0
         self.delay = 0.0
+        self.narrows = True
+        self.elevated: list[tuple[str, str, str, str | None]] = []
+        self.refused_roles: set[str] = set()
+        self.minted_for: list[tuple[str, str | None]] = []
 
     def _claims(self, id_token: str) -> dict[str, object]:
         claims: dict[str, object] = json.loads(id_token)
@@ -47,12 +54,35 @@ class FakeIdentityBroker:
             raise AccessDeniedError("NotAuthorizedException: Invalid login token. Token expired")
         return claims
 
+    async def elevate(
+        self, credentials: AwsCredentials, *, user_id: str, role_arn: str, policy: str | None
+    ) -> AwsCredentials:
+        self.mint_calls += 1
+        self.elevated.append((credentials.access_key_id, user_id, role_arn, policy))
+        if role_arn in self.refused_roles:
+            raise AccessDeniedError(
+                "AWS denied GET_CONNECTION (AccessDenied)",
+                details={"upstreamCode": "AccessDenied"},
+            )
+        now = self.clock.now()
+        return AwsCredentials(
+            access_key_id=f"ASIAROLE{self.mint_calls:08d}",
+            secret_access_key="role-secret",
+            session_token="role-session",
+            expiration=now + timedelta(seconds=3600),
+            identity_id=credentials.identity_id,
+            issued_at=now,
+        )
+
     async def get_identity_id(self, id_token: str) -> str:
         self.get_id_calls += 1
         return f"us-east-1:{self._claims(id_token)['sub']}"
 
-    async def get_credentials(self, identity_id: str, id_token: str) -> AwsCredentials:
+    async def get_credentials(
+        self, identity_id: str, id_token: str, *, user_id: str, policy: str | None = None
+    ) -> AwsCredentials:
         self.mint_calls += 1
+        self.minted_for.append((user_id, policy))
         serial = self.mint_calls
         if self.delay:
             await asyncio.sleep(self.delay)
@@ -335,3 +365,109 @@ async def test_set_identity_id_refuses_a_connection_replaced_by_another_cognito_
     with pytest.raises(VersionConflictError):
         await world.connections.set_identity_id(stale, "us-east-1:sub-1")
     assert world.store.rows["alice"].identity_id is None
+
+
+async def test_credentials_that_would_die_first_are_re_minted_once_for_a_long_url(
+    world: World,
+) -> None:
+    """Presign: cached credentials that end before `valid_for` are replaced first, once for
+    all concurrent callers, and across replicas."""
+    await world.connect()
+    world.broker.delay = 0.01
+    replicas = [world.credential_service() for _ in range(2)]
+    first = await replicas[0].get_credentials("alice")
+    world.clock.advance(1000)  # still fresh, but only 2600 s left
+    valid_for = timedelta(seconds=3000)
+    renewed = await asyncio.gather(
+        *(r.get_credentials("alice", valid_for=valid_for) for r in replicas for _ in range(10))
+    )
+    assert world.broker.mint_calls == 2
+    assert {c.access_key_id for c in renewed} == {renewed[0].access_key_id}
+    assert renewed[0].access_key_id != first.access_key_id
+    assert renewed[0].expiration - world.clock.now() >= valid_for
+
+
+async def test_just_minted_credentials_are_not_re_minted_for_a_url_longer_than_they_live(
+    world: World,
+) -> None:
+    await world.connect()
+    service = world.credential_service()
+    first = await service.get_credentials("alice")
+    world.clock.advance(30)
+    longer = await service.get_credentials("alice", valid_for=timedelta(seconds=3600))
+    assert longer == first
+    assert world.broker.mint_calls == 1
+
+
+async def test_a_restricted_key_gets_credentials_minted_with_its_policy_and_cached_apart(
+    world: World,
+) -> None:
+    await world.connect()
+    service = world.credential_service()
+    restricted = make_api_key("r", "ro", buckets=("demo-*",), read_only=True)
+    own = await service.get_credentials("alice")
+    narrowed = await service.get_credentials("alice", key=restricted, vended=True)
+    again = await service.get_credentials("alice", key=restricted, vended=True)
+    assert narrowed == again
+    assert narrowed.access_key_id != own.access_key_id
+    policy = session_policy(("demo-*",), (), read_only=True).document
+    assert world.broker.minted_for == [("alice", None), ("alice", policy)]
+
+
+async def test_without_narrowing_a_restricted_key_is_refused_vended_credentials(
+    world: World,
+) -> None:
+    await world.connect()
+    world.broker.narrows = False
+    service = world.credential_service()
+    restricted = make_api_key("r", "ro", read_only=True)
+    with pytest.raises(PermissionDeniedError, match="CONNECTOR_RESTRICTED_ROLE_ARN"):
+        await service.get_credentials("alice", key=restricted, vended=True)
+    # The connector's own calls for that key use the user's credentials.
+    own = await service.get_credentials("alice", key=restricted)
+    assert world.broker.minted_for == [("alice", None)]
+    assert own.access_key_id.startswith("ASIAFAKE")
+
+
+ROLE = "arn:aws:iam::123456789012:role/elevated"
+
+
+async def test_a_role_key_chains_the_users_own_credentials_into_its_role(world: World) -> None:
+    await world.connect()
+    world.broker.narrows = False  # AssumeRole takes the session policy itself
+    service = world.credential_service()
+    elevated_key = make_api_key("e", "elevated", role=ROLE, buckets=("demo-*",))
+    elevated = await service.get_credentials("alice", key=elevated_key, vended=True)
+    again = await service.get_credentials("alice", key=elevated_key, vended=True)
+    own = await service.get_credentials("alice")
+    assert elevated == again  # cached like any credentials
+    policy = session_policy(("demo-*",), (), read_only=False).document
+    assert world.broker.elevated == [(own.access_key_id, "alice", ROLE, policy)]
+    assert elevated.access_key_id.startswith("ASIAROLE")
+    plain_role = make_api_key("p", "plain", role=ROLE)
+    await service.get_credentials("alice", key=plain_role)
+    assert world.broker.elevated[-1][3] is None  # an unrestricted role key: no session policy
+
+
+async def test_a_role_the_user_may_not_assume_is_access_denied_with_the_upstream_code(
+    world: World,
+) -> None:
+    await world.connect()
+    world.broker.refused_roles.add(ROLE)
+    service = world.credential_service()
+    with pytest.raises(AccessDeniedError) as refused:
+        await service.get_credentials("alice", key=make_api_key("e", "e", role=ROLE))
+    assert refused.value.details["upstreamCode"] == "AccessDenied"
+
+
+async def test_narrowed_credentials_are_minted_once_across_replicas(world: World) -> None:
+    await world.connect()
+    world.broker.delay = 0.01
+    replicas = [world.credential_service() for _ in range(3)]
+    restricted = make_api_key("r", "ro", functions=("etl-*",))
+    results = await asyncio.gather(
+        *(r.get_credentials("alice", key=restricted, vended=True) for r in replicas * 10)
+    )
+    assert world.broker.mint_calls == 1
+    assert len({c.access_key_id for c in results}) == 1
+    assert world.broker.minted_for[0][1] == session_policy((), ("etl-*",), read_only=False).document

@@ -90,4 +90,5 @@ api_keys = Table(
     Column("read_only", Boolean, nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
     Column("revoked_at", UtcDateTime, nullable=True),
+    Column("role", String(2048), nullable=True),  # an IAM role ARN (role elevation)
 )
