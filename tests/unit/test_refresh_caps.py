@@ -78,15 +78,18 @@ async def test_with_caps_the_advisory_window_serves_the_old_token_and_refreshes_
 
     world.clock.advance(LIFETIME - 90)  # inside 120 s, outside 60 s: advisory
     served = await _token(replica, headers)
-    latest = served
-    for _ in range(500):  # the background refresh lands: granted, then stored (bounded wait)
-        latest = await _token(replica, headers)
-        if latest != first:
+    for _ in range(100):  # the background refresh lands
+        if world.hosted_ui.stats.refresh_grants:
             break
         await asyncio.sleep(0.01)
 
     assert served == first
-    assert latest != first
+    assert world.hosted_ui.stats.refresh_grants == 1
+    # The stand-in counts the grant before the connector has stored its answer: on a loaded
+    # machine the new token lands a moment after the count.
+    async with asyncio.timeout(5):
+        while await _token(replica, headers) == first:  # noqa: ASYNC110 - polls over HTTP
+            await asyncio.sleep(0.01)
     assert world.hosted_ui.stats.refresh_grants == 1
 
 
