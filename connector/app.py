@@ -11,19 +11,21 @@ from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
 
-from connector import __version__
+from connector import __version__, metrics
 from connector.api.connections import ConnectionController
 from connector.api.dependencies import SERVICES
 from connector.api.exception_handlers import EXCEPTION_HANDLERS
 from connector.api.functions import FunctionController
 from connector.api.guards import SECURITY_COMPONENTS
 from connector.api.health import HealthController, Readiness
-from connector.api.metrics import PROMETHEUS, MetricsController
+from connector.api.metrics import MetricsController
 from connector.api.oauth import CallbackController, ConnectController
+from connector.api.observe import ObserveMiddleware
 from connector.api.request import ConnectorRequest
 from connector.api.rpc import RpcController
 from connector.api.s3 import S3Controller
 from connector.bootstrap import Container, build_container
+from connector.logs.setup import install_redaction
 from connector.openapi_ui import OfflineSwaggerPlugin
 from connector.settings import Settings
 
@@ -53,6 +55,7 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
         finally:
             readiness.stopping()
             await built.close()
+            metrics.worker_exited(os.getpid())
 
     state = State(
         {"container": container, "services": container.services, "readiness": readiness}
@@ -71,7 +74,7 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
             RpcController,
             MetricsController,
         ],
-        middleware=[PROMETHEUS.middleware],
+        middleware=[ObserveMiddleware],
         request_class=ConnectorRequest,
         dependencies=SERVICES,
         exception_handlers=EXCEPTION_HANDLERS,
@@ -97,5 +100,7 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
 
 
 def create_app_from_environment() -> Litestar:
-    """Factory for uvicorn (`--factory`): each worker process reads the environment itself."""
+    """Factory for uvicorn (`--factory`): each worker process reads the environment itself
+    (and redacts every log record it makes, whoever configured its handlers)."""
+    install_redaction()
     return create_app()

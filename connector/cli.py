@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from connector.errors import ConfigurationError, ConnectorError
+from connector.logs.setup import configure_from_environment, log_options
 from connector.settings import Settings
 
 if TYPE_CHECKING:
@@ -31,13 +32,9 @@ log = logging.getLogger(__name__)
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=os.environ.get("CONNECTOR_LOG_LEVEL", "INFO").upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
     command: Callable[[argparse.Namespace], int] = args.handler
     try:
+        configure_from_environment()
         return command(args)
     except ConfigurationError as exc:
         print(f"configuration error: {exc}", file=sys.stderr)  # noqa: T201
@@ -196,7 +193,8 @@ def _serve(args: argparse.Namespace) -> int:
         workers=plan.count,
         proxy_headers=True,
         server_header=False,
-        log_config=uvicorn_log_config(),  # access lines without query strings, in every worker
+        # Every worker logs as this process does: redacted, access lines without query strings.
+        log_config=uvicorn_log_config(log_options(os.environ)),
     )
     return 0
 
