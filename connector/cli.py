@@ -11,7 +11,9 @@ import argparse
 import asyncio
 import logging
 import os
+import shutil
 import sys
+import tempfile
 from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -179,8 +181,34 @@ def _serve(args: argparse.Namespace) -> int:
     plan = plan_workers(args.workers, os.environ, settings.cache.url)
     if plan.warning:
         log.warning("%s", plan.warning)
-    # Fail here, with one line, rather than inside each worker's lifespan.
-    asyncio.run(_preflight(settings))
+    # Before anything imports prometheus_client (it picks its storage at import).
+    metrics_dir, owned = _metrics_dir(os.environ)
+    os.environ[MULTIPROC_VARIABLE] = str(metrics_dir)
+    try:
+        # Fail here, with one line, rather than inside each worker's lifespan.
+        asyncio.run(_preflight(settings))
+        _run_server(args, plan)
+    finally:
+        if owned:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
+    return 0
+
+
+MULTIPROC_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
+
+
+def _metrics_dir(environ: Mapping[str, str]) -> tuple[Path, bool]:
+    """The workers' shared metrics directory, emptied: the operator's PROMETHEUS_MULTIPROC_DIR
+    (kept afterwards), else a private temporary one (removed when `serve` ends)."""
+    given = environ.get(MULTIPROC_VARIABLE, "").strip()
+    path = Path(given) if given else Path(tempfile.mkdtemp(prefix="connector-metrics-"))
+    if path.exists():
+        shutil.rmtree(path)
+    path.mkdir(parents=True, mode=0o700)
+    return path, not given
+
+
+def _run_server(args: argparse.Namespace, plan: WorkerPlan) -> None:
     import uvicorn  # noqa: PLC0415 - only the server needs it
 
     from connector.access_log import uvicorn_log_config  # noqa: PLC0415 - imports uvicorn
@@ -196,7 +224,6 @@ def _serve(args: argparse.Namespace) -> int:
         # Every worker logs as this process does: redacted, access lines without query strings.
         log_config=uvicorn_log_config(log_options(os.environ)),
     )
-    return 0
 
 
 def _dev(args: argparse.Namespace) -> int:

@@ -5,17 +5,18 @@ in memory (or in an mmap'd file under multiprocess mode), with no I/O and nothin
 services record directly. Labels are bounded sets (route templates, codes, outcomes): a user id,
 key id or bucket never becomes a label.
 
-Several server processes (`connector serve --workers N`) share `PROMETHEUS_MULTIPROC_DIR`, which
-`serve` creates empty before the workers start; the process answering /metrics then sums every
-worker's files. The variable must be set before prometheus_client is first imported (it picks
-its value class at import), which `serve` guarantees by setting it before it starts anything.
+Server processes (`connector serve`, one worker or several) share `PROMETHEUS_MULTIPROC_DIR`,
+which `serve` empties before the workers start (and removes afterwards when it chose it); the
+process answering /metrics sums every worker's files. The variable must be set before
+prometheus_client is first imported (it picks its value class at import), which `serve` does
+before it starts anything.
 """
 
 from __future__ import annotations
 
 import os
-import shutil
-from pathlib import Path
+from collections.abc import Iterator
+from contextlib import contextmanager
 from threading import Lock
 
 from prometheus_client import (
@@ -100,6 +101,18 @@ WEBHOOK_DELIVERIES = counter(
 )
 
 
+@contextmanager
+def outcome_counted(counter: Counter) -> Iterator[None]:
+    """Count the block under `outcome`: ok, else the error's code (or its type)."""
+    try:
+        yield
+    except BaseException as exc:
+        code = getattr(getattr(exc, "error_code", None), "value", None)
+        counter.labels(str(code or type(exc).__name__)).inc()
+        raise
+    counter.labels("ok").inc()
+
+
 def exposition() -> tuple[bytes, str]:
     """The text format of this process, or of every worker under multiprocess mode."""
     registry = REGISTRY
@@ -107,13 +120,6 @@ def exposition() -> tuple[bytes, str]:
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
     return generate_latest(registry), CONTENT_TYPE_LATEST
-
-
-def prepare_multiprocess_dir(path: Path) -> None:
-    """An empty directory for the workers' files (left-overs of an earlier run would add up)."""
-    if path.exists():
-        shutil.rmtree(path)
-    path.mkdir(parents=True, mode=0o700)
 
 
 def worker_exited(pid: int) -> None:

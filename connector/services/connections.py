@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import msgspec
 
+from connector import metrics
 from connector.domain.models import Connection, ConnectionStatus, SealedTokens
 from connector.domain.oauth import IdentityClaims, TokenGrant, TokenSet
 from connector.domain.ports import Cipher, Clock, ConnectionStore
@@ -126,6 +127,7 @@ class ConnectionService:
                 stored = await self._write(connection, existing.version if existing else None)
             except VersionConflictError:
                 continue
+            metrics.CONNECTION_CHANGES.labels(ConnectionStatus.ACTIVE.value).inc()
             return Connected(stored, replaced=None if same_user else existing)
         raise VersionConflictError(f"the connection of {user_id!r} kept changing")
 
@@ -152,7 +154,9 @@ class ConnectionService:
         flagged = msgspec.structs.replace(
             current, status=ConnectionStatus.REAUTH_REQUIRED, updated_at=self._clock.now()
         )
-        return await self._write(flagged, current.version)
+        stored = await self._write(flagged, current.version)
+        metrics.CONNECTION_CHANGES.labels(ConnectionStatus.REAUTH_REQUIRED.value).inc()
+        return stored
 
     async def set_identity_id(self, connection: Connection, identity_id: str) -> Connection:
         """Remember the user's Cognito identity id (versioned; retried over concurrent writes).
@@ -181,6 +185,8 @@ class ConnectionService:
         deleted = await self._store.delete(user_id)
         await self._cache.delete(connection_cache_key(user_id))
         await self._layer.invalidate(connection_entry(user_id))
+        if deleted:
+            metrics.CONNECTION_CHANGES.labels("deleted").inc()
         return deleted
 
     def open_tokens(self, connection: Connection) -> TokenSet:

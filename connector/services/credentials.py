@@ -7,6 +7,7 @@ from datetime import datetime
 
 import msgspec
 
+from connector import metrics
 from connector.domain.aws import AwsCredentials
 from connector.domain.models import Connection, ConnectionStatus
 from connector.domain.ports import Cache, Cipher, Clock, IdentityBroker
@@ -99,7 +100,8 @@ class CredentialService:
                 current = await self._reusable(user_id, newer_than, Phase.FRESH)
                 if current is not None:
                     return current  # minted by someone else while we queued
-                return await self._mint_locked(user_id)
+                with metrics.outcome_counted(metrics.MINTS):
+                    return await self._mint_locked(user_id)
             finally:
                 await self._lock.release(name, owner)
         raise UpstreamUnavailableError("credential minting is busy; try again", retry_after=1)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+from connector import metrics
 from connector.domain.models import Connection, ConnectionStatus
 from connector.domain.oauth import TokenSet
 from connector.domain.ports import Clock, IdentityProvider, TokenVerifier
@@ -90,7 +91,8 @@ class TokenService:
                 _ensure_usable(current)
                 if self._phase(current) is Phase.FRESH:
                     return current  # refreshed by someone else while we queued
-                return await self._refresh_locked(current)
+                with metrics.outcome_counted(metrics.REFRESHES):
+                    return await self._refresh_locked(current)
             finally:
                 await self._lock.release(name, owner)
         raise UpstreamUnavailableError("token refresh is busy; try again", retry_after=1)

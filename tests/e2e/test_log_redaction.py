@@ -13,6 +13,7 @@ from urllib.parse import parse_qs, urljoin, urlsplit
 import httpx
 import pytest
 from cryptography.fernet import Fernet
+from prometheus_client.parser import text_string_to_metric_families
 from support.dev_stack import DevStack, running_dev_stack
 from support.login_form import parse_login_form
 
@@ -67,7 +68,27 @@ def run_the_whole_flow(stack: DevStack) -> list[str]:
         },
     )
     assert rpc.json()["result"]["success"] is True, rpc.text
+    assert_domain_metrics(httpx.get(f"{stack.url}/metrics", timeout=10).text)
     return secrets
+
+
+def assert_domain_metrics(text: str) -> None:
+    """The flow shows in the domain series, parsed with prometheus-client's parser."""
+    samples = {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
+
+    def value(name: str, **labels: str) -> float:
+        return samples.get((name, tuple(sorted(labels.items()))), 0.0)
+
+    assert value("connector_credential_mints_total", outcome="ok") >= 1
+    assert value("connector_connection_changes_total", status="active") == 1
+    assert value("connector_upstream_calls_total", service="s3", code="ok") >= 2
+    assert value("connector_upstream_calls_total", service="lambda", code="ok") >= 1
+    assert value("connector_upstream_calls_total", service="cognito-oauth", code="ok") >= 1
+    assert value("connector_cache_lookups_total", layer="process", kind="creds", result="hit") >= 1
 
 
 @pytest.mark.parametrize("log_format", ["json", "console"])
