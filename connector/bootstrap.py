@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from connector.domain.ports import ApiKeyStore, Cache, Cipher, Clock, ConnectionStore
+from connector.domain.ports import ApiKeyStore, Cache, Cipher, Clock, ConnectionStore, Outbox
 from connector.errors import ConfigurationError
 from connector.services.acting import ActingAsUser
 from connector.services.api_keys import ApiKeyService
@@ -76,6 +76,11 @@ class Database(Protocol):
 
     @property
     def api_keys(self) -> ApiKeyStore: ...
+
+    @property
+    def outbox(self) -> Outbox | None:
+        """Where webhook events wait for delivery; None when the store keeps none (s3://)."""
+        ...
 
     async def ping(self) -> None: ...
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 
 import msgspec
 
 from connector.adapters.s3_store.codec import decode_connection, encode_connection
 from connector.adapters.s3_store.objects import S3Objects
 from connector.adapters.s3_store.records import Records
+from connector.domain.events import OutboxRecord
 from connector.domain.models import Connection
 from connector.errors import VersionConflictError
 
@@ -32,8 +33,15 @@ class S3ConnectionStore:
         read = await self._records.read(user_id)
         return None if read is None else read[0]
 
-    async def put(self, connection: Connection, *, expected_version: int | None) -> Connection:
+    async def put(
+        self,
+        connection: Connection,
+        *,
+        expected_version: int | None,
+        outbox: Sequence[OutboxRecord] = (),
+    ) -> Connection:
         """Create (expected_version None) or replace while the stored version is expected."""
+        _refuse_events(outbox)
         user_id = connection.user_id
         etag: str | None = None
         if expected_version is not None:
@@ -51,9 +59,10 @@ class S3ConnectionStore:
             raise _stale(user_id, expected_version) from exc
         return stored
 
-    async def delete(self, user_id: str) -> bool:
+    async def delete(self, user_id: str, *, outbox: Sequence[OutboxRecord] = ()) -> bool:
         """Remove the user's connection; True if there was one. Reads no document, so a
         corrupted one can always be deleted (POST /disconnect)."""
+        _refuse_events(outbox)
         return await self._records.objects.delete(self._records.key(user_id))
 
     async def iterate(
@@ -81,3 +90,10 @@ def _stale(user_id: str, expected_version: int) -> VersionConflictError:
     return VersionConflictError(
         f"the connection of {user_id!r} is not at version {expected_version}"
     )
+
+
+def _refuse_events(outbox: Sequence[OutboxRecord]) -> None:
+    # The s3:// store has no outbox yet; bootstrap refuses webhooks with it at start-up, so
+    # reaching this is a wiring error, never a silently dropped event.
+    if outbox:
+        raise ValueError("the s3:// store keeps no webhook outbox")

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 from connector.adapters.sql.api_key_store import SqlApiKeyStore
 from connector.adapters.sql.connection_store import SqlConnectionStore
 from connector.adapters.sql.failures import sql_failures_translated
+from connector.adapters.sql.outbox import SqlOutbox
 from connector.errors import ConfigurationError
 
 VARIABLE = "CONNECTOR_DATABASE_URL"
@@ -54,6 +55,7 @@ class SqlDatabase:
         self._abandoned: set[asyncio.Task[Any]] = set()
         self.connections = SqlConnectionStore(self)
         self.api_keys = SqlApiKeyStore(self)
+        self.outbox: SqlOutbox | None = SqlOutbox(self)
 
     @classmethod
     def from_url(cls, url: str, *, timeout: float = DEFAULT_TIMEOUT) -> SqlDatabase:
