@@ -1,4 +1,4 @@
-"""The `connector` command: serve, migrate, keys, encryption-key, reencrypt.
+"""The `connector` command: serve, migrate, keys, webhooks, encryption-key, reencrypt.
 
 This module imports the standard library, the settings and the errors, nothing else: each
 command imports what it uses when it runs, so `connector --help` loads no framework, SDK or
@@ -25,6 +25,7 @@ from connector.settings import Settings
 
 if TYPE_CHECKING:
     from connector.services.api_keys import ApiKeyService
+    from connector.services.webhooks import WebhookAdmin
 
 EXIT_CONFIG = 2
 EXIT_FAILED = 1
@@ -97,6 +98,16 @@ def _parser() -> argparse.ArgumentParser:
     encryption.add_parser("generate", help="print a new Fernet key").set_defaults(
         handler=_generate_encryption_key
     )
+
+    webhooks = commands.add_parser("webhooks", help="the webhook outbox").add_subparsers(
+        required=True, metavar="ACTION"
+    )
+    listing = webhooks.add_parser("list", help="the newest webhook records, as JSON")
+    listing.add_argument("--limit", type=_positive, default=100)
+    listing.set_defaults(handler=_run(_webhooks_list))
+    redeliver = webhooks.add_parser("redeliver", help="send one record again (same webhook-id)")
+    redeliver.add_argument("id")
+    redeliver.set_defaults(handler=_run(_webhooks_redeliver))
 
     reencrypt = commands.add_parser("reencrypt", help="rewrite every secret under the first key")
     reencrypt.set_defaults(handler=_run(_reencrypt))
@@ -315,6 +326,43 @@ async def _keys_revoke(args: argparse.Namespace, settings: Settings) -> int:
         return _print_json(ApiKeyView.of(await service.revoke(args.id_or_name)))
 
     return await _with_keys(settings, revoke)
+
+
+async def _with_webhooks(
+    settings: Settings, action: Callable[[WebhookAdmin], Awaitable[int]]
+) -> int:
+    from connector.bootstrap import open_database  # noqa: PLC0415
+    from connector.services.clock import SystemClock  # noqa: PLC0415
+    from connector.services.webhooks import WebhookAdmin  # noqa: PLC0415
+
+    database = await open_database(settings)
+    try:
+        if database.outbox is None:
+            raise ConfigurationError(
+                "CONNECTOR_DATABASE_URL", "the s3:// store keeps no webhook outbox"
+            )
+        return await action(WebhookAdmin(database.outbox, SystemClock()))
+    finally:
+        await database.close()
+
+
+async def _webhooks_list(args: argparse.Namespace, settings: Settings) -> int:
+    from connector.api.webhook_schemas import WebhookRecordView  # noqa: PLC0415
+
+    async def list_records(admin: WebhookAdmin) -> int:
+        records = await admin.list(limit=args.limit)
+        return _print_json([WebhookRecordView.of(r) for r in records])
+
+    return await _with_webhooks(settings, list_records)
+
+
+async def _webhooks_redeliver(args: argparse.Namespace, settings: Settings) -> int:
+    from connector.api.webhook_schemas import WebhookRecordView  # noqa: PLC0415
+
+    async def redeliver(admin: WebhookAdmin) -> int:
+        return _print_json(WebhookRecordView.of(await admin.redeliver(args.id)))
+
+    return await _with_webhooks(settings, redeliver)
 
 
 async def _reencrypt(_: argparse.Namespace, settings: Settings) -> int:

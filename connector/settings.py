@@ -11,6 +11,7 @@ from typing import Literal
 from urllib.parse import urlsplit
 
 from connector.errors import ConfigurationError
+from connector.webhook_settings import WebhookSettings, webhook_settings
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///.connector/connector.db"
 DEFAULT_DEV_KEY_FILE = ".connector/dev-encryption.key"
@@ -202,6 +203,7 @@ class Settings:
     rpc: RpcSettings = field(default_factory=RpcSettings)
     binding: IdentityBinding = field(default_factory=IdentityBinding)
     deadlines: DeadlineSettings = field(default_factory=DeadlineSettings)
+    webhooks: WebhookSettings = field(default_factory=WebhookSettings)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
@@ -247,6 +249,7 @@ class Settings:
                 cognito_seconds=env.seconds("CONNECTOR_COGNITO_TIMEOUT", 5.0, high=60),
                 database_seconds=env.seconds("CONNECTOR_DATABASE_TIMEOUT", 5.0, high=300),
             ),
+            webhooks=webhook_settings(environ),
         )
 
 

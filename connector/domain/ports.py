@@ -383,3 +383,30 @@ class FunctionRuntime(Protocol):
     ) -> InvokeResult:
         """An error raised by the function is in the result (`function_error`), not raised."""
         ...
+
+
+class WebhookAnswer(Protocol):
+    """What a webhook receiver answered."""
+
+    @property
+    def status(self) -> int: ...
+
+    @property
+    def retry_after(self) -> float | None:
+        """Seconds, from a Retry-After header (429, 503), when it had a usable one."""
+        ...
+
+
+class WebhookSender(Protocol):
+    """POSTs signed webhook bodies (httpx). Raises UpstreamUnavailableError when the receiver
+    cannot be reached or does not answer within `deadline` seconds (connect to last byte)."""
+
+    async def send(
+        self, url: str, body: bytes, headers: dict[str, str], *, deadline: float
+    ) -> WebhookAnswer:
+        """One attempt."""
+        ...
+
+    async def close(self) -> None:
+        """Release the HTTP client."""
+        ...

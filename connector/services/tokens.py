@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from connector import metrics
+from connector.domain.events import EventType
 from connector.domain.models import Connection, ConnectionStatus
 from connector.domain.oauth import TokenSet
 from connector.domain.ports import Clock, IdentityProvider, TokenVerifier
@@ -105,6 +106,9 @@ class TokenService:
         try:
             grant = await self._provider.refresh(tokens.refresh_token)
         except OAuthProtocolError as exc:
+            await self._connections.record_event(
+                EventType.REFRESH_FAILED, current, reason=exc.oauth_error
+            )
             raise OperationFailedError(
                 ErrorCode.GET_CONNECTION_FAILED,
                 "Cognito refused the token refresh",
@@ -127,6 +131,9 @@ class TokenService:
                 )
             await self._verifier.verify_access_token(grant.access_token)
         except (OAuthProtocolError, TokenVerificationError) as exc:
+            await self._connections.record_event(
+                EventType.REFRESH_FAILED, current, reason="invalid_refresh_answer"
+            )
             raise OperationFailedError(
                 ErrorCode.GET_CONNECTION_FAILED,
                 f"Cognito's refresh answer was refused: {exc.message}",

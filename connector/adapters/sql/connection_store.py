@@ -70,8 +70,7 @@ class SqlConnectionStore:
             if (await conn.execute(statement)).rowcount != 1:
                 # Raised inside the transaction: the outbox records roll back with it.
                 raise VersionConflictError(
-                    f"the connection of {connection.user_id!r} is not at version "
-                    f"{expected_version}"
+                    f"the connection of {connection.user_id!r} is not at version {expected_version}"
                 )
             await add_records(conn, outbox)
 
