@@ -31,7 +31,7 @@ from connector.services.s3 import S3Service
 from connector.services.single_flight import DistributedLock
 from connector.services.tokens import TokenService
 from connector.services.tolerant_cache import TolerantCache
-from connector.services.webhooks import WebhookDelivery, WebhookEvents
+from connector.services.webhooks import WebhookAdmin, WebhookDelivery, WebhookEvents
 from connector.settings import CognitoSettings, Settings
 
 # Adapters are imported where they are picked, not here: each CLI command then loads only the
@@ -148,6 +148,11 @@ class Container:
     assembled by hand gets its own; it holds no thread until its first call)."""
     webhooks: WebhookDelivery | None = None
     """The webhook delivery worker, when endpoints are configured."""
+    outbox: Outbox | None = None
+
+    def webhook_admin(self) -> WebhookAdmin | None:
+        """What `connector webhooks` does, on this container's outbox (None without one)."""
+        return WebhookAdmin(self.outbox, self.clock) if self.outbox is not None else None
 
     def reencryptor(self) -> Reencryptor:
         return Reencryptor(self.store, self.cipher)
@@ -391,4 +396,5 @@ async def build_container(
         exit_stack=stack,
         aws_clients=aws_clients,
         webhooks=delivery,
+        outbox=database.outbox,
     )
