@@ -14,11 +14,14 @@ from pathlib import Path
 import pytest
 from cryptography.fernet import Fernet
 from prometheus_client import REGISTRY
+from support.moto_s3 import admin_client, in_process_s3, make_conditional_writes_atomic, new_bucket
 from support.oauth_world import CognitoWorld, Instance, make_world, world_settings
 from support.servers import BlackHole
 from support.webhook_receiver import SECRET, Receiver, running_receiver
 
+from connector.bootstrap import build_container
 from connector.domain.events import DeliveryStatus
+from connector.errors import ConfigurationError
 from connector.sandbox.hosted_ui import KeySet
 from connector.services.webhooks import WebhookAdmin, WebhookDelivery
 
@@ -85,16 +88,19 @@ async def test_a_connection_lifecycle_delivers_each_event_signed_and_verified(
 
     assert await worker(replica).run_once() == 4
 
-    types = [d.payload["type"] for d in receiver.deliveries]
+    # One poll delivers them concurrently: the receiver orders by the payload's timestamp.
+    types = sorted(d.payload["type"] for d in receiver.deliveries)
     assert types == [
         "connection.created",
+        "connection.deleted",
         "connection.reauth_required",
         "connection.recovered",
-        "connection.deleted",
     ]
     assert all(d.verified and d.status == 200 for d in receiver.deliveries)
     assert len({d.webhook_id for d in receiver.deliveries}) == 4
-    created = receiver.deliveries[0].payload
+    (created,) = [
+        d.payload for d in receiver.deliveries if d.payload["type"] == "connection.created"
+    ]
     assert set(created) == {"type", "timestamp", "data"}
     assert created["data"]["userId"] == "alice"
     assert created["data"]["status"] == "active"
@@ -253,3 +259,21 @@ async def test_an_event_whose_replica_dies_mid_delivery_is_delivered_by_another(
     ok = [d for d in receiver.deliveries if d.status == 200]
     assert len(ok) >= 1
     assert {d.webhook_id for d in receiver.deliveries} == {record.event_id}
+
+
+async def test_webhooks_with_the_s3_store_are_refused_at_start_up(
+    monkeypatch: pytest.MonkeyPatch, receiver: Receiver
+) -> None:
+    make_conditional_writes_atomic(monkeypatch)
+    with in_process_s3(monkeypatch):
+        bucket = new_bucket(admin_client())
+        settings = world_settings(
+            f"s3://{bucket}/connector",
+            "memory://",
+            Fernet.generate_key().decode(),
+            **webhook_env(receiver.url),
+        )
+        with pytest.raises(ConfigurationError) as raised:
+            await build_container(settings)
+    assert "CONNECTOR_WEBHOOK_URL" in str(raised.value)
+    assert "s3://" in str(raised.value)
