@@ -12,6 +12,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
 
 from connector import __version__, metrics
+from connector import tracing as connector_tracing
 from connector.api.connections import ConnectionController
 from connector.api.dependencies import SERVICES
 from connector.api.exception_handlers import EXCEPTION_HANDLERS
@@ -30,9 +31,15 @@ from connector.openapi_ui import OfflineSwaggerPlugin
 from connector.settings import Settings
 
 
-def create_app(settings: Settings | None = None, *, container: Container | None = None) -> Litestar:
+def create_app(
+    settings: Settings | None = None,
+    *,
+    container: Container | None = None,
+    tracing: bool = False,
+) -> Litestar:
     """Build the app. Settings come from the environment unless given; a given container is
-    used as is (and left open), otherwise one is built at start-up and closed at shutdown."""
+    used as is (and left open), otherwise one is built at start-up and closed at shutdown.
+    `tracing` adds a server span per request (see connector/tracing.py)."""
     settings = settings or Settings.from_env(os.environ)
     # A given container serves at once, with or without a lifespan run (tests, embedding).
     readiness = Readiness(ready=container is not None)
@@ -93,6 +100,7 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
                 OfflineSwaggerPlugin("/schema"),
             ],
         ),
+        plugins=[connector_tracing.server_plugin()] if tracing else [],
         # Logging is configured once by the CLI (or the host process), not by the framework.
         logging_config=None,
         debug=False,
@@ -103,4 +111,7 @@ def create_app_from_environment() -> Litestar:
     """Factory for uvicorn (`--factory`): each worker process reads the environment itself
     (and redacts every log record it makes, whoever configured its handlers)."""
     install_redaction()
-    return create_app()
+    tracing = connector_tracing.requested(os.environ)
+    if tracing:
+        connector_tracing.start()
+    return create_app(tracing=tracing)

@@ -192,6 +192,10 @@ def _serve(args: argparse.Namespace) -> int:
     plan = plan_workers(args.workers, os.environ, settings.cache.url)
     if plan.warning:
         log.warning("%s", plan.warning)
+    from connector import tracing  # noqa: PLC0415 - standard library only
+
+    if tracing.requested(os.environ):
+        tracing.check_installed()
     # Before anything imports prometheus_client (it picks its storage at import).
     metrics_dir, owned = _metrics_dir(os.environ)
     os.environ[MULTIPROC_VARIABLE] = str(metrics_dir)
