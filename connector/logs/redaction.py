@@ -40,11 +40,20 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
         ),
         rf"\g<1>\g<2>{MASK}",
     ),
-    # AWS secret access keys: 40 characters of base64.
-    (re.compile(r"(?<![\w/+=])[A-Za-z0-9/+]{40}(?![\w/+=])"), MASK),
     # Long base64 blobs: session tokens, sealed (Fernet) values.
     (re.compile(r"[A-Za-z0-9/+_-]{100,}={0,2}"), MASK),
 )
+# AWS secret access keys: 40 characters of base64. A path that happens to be 40 such characters
+# (`bucket/connector/connections/X.json`) has a lowercase word as a whole segment; a key almost
+# never does, so such a candidate is left readable for the operator.
+_AWS_SECRET = re.compile(r"(?<![\w/+=])[A-Za-z0-9/+]{40}(?![\w/+=])")
+_PATH_WORD = re.compile(r"(?:^|/)[a-z]{6,}(?:/|$)")
+
+
+def _mask_aws_secret(match: re.Match[str]) -> str:
+    return match.group(0) if _PATH_WORD.search(match.group(0)) else MASK
+
+
 # Opaque random tokens (states, nonces, verifiers, confirmations, refresh tokens): 32 or more
 # URL-safe characters with a letter and a digit. Hex strings are left alone.
 _OPAQUE = re.compile(r"(?<![\w-])[\w-]{32,}(?![\w-])")
@@ -64,4 +73,5 @@ def redact(text: str) -> str:
     """`text` with every secret it appears to hold masked and query strings dropped."""
     for pattern, replacement in _PATTERNS:
         text = pattern.sub(replacement, text)
+    text = _AWS_SECRET.sub(_mask_aws_secret, text)
     return _OPAQUE.sub(_mask_opaque, text)

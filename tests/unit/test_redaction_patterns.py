@@ -50,6 +50,7 @@ def test_each_kind_of_secret_is_masked(line: str, secret: str) -> None:
         "metric connector_credential_mints_total grew",
         "/usr/lib/python3.11/site-packages/botocore/endpoint.py line 12",
         "why? because the cache is down",
+        "restore or delete s3://connector-ea6b4915a416/connector/connections/C9NM4.json",
     ],
 )
 def test_plain_text_and_hex_ids_are_kept(line: str) -> None:
