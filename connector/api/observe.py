@@ -55,9 +55,9 @@ class ObserveMiddleware:
 def _finish(scope: Scope, request: context.RequestContext, status: int, seconds: float) -> None:
     route = request.route or ""
     if route not in _UNMEASURED:
-        labels = (APP_NAME, request.method or "", route, str(status))
-        metrics.REQUESTS.labels(*labels).inc()
-        metrics.REQUEST_SECONDS.labels(*labels).observe(seconds)
+        count, latency = _series(request.method or "", route, status)
+        count.inc()
+        latency.observe(seconds)
     if request.user_id is not None:
         handler = scope.get("route_handler")
         operation = getattr(handler, "operation_id", None)
@@ -75,6 +75,23 @@ def _finish(scope: Scope, request: context.RequestContext, status: int, seconds:
             status,
             extra={"status": status, "duration_ms": round(seconds * 1000, 2)},
         )
+
+
+# (method, route template, status) -> the two series' children: a bounded set (routes are
+# templates), looked up once instead of through `labels()` and its lock on every request.
+_SERIES: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+
+
+def _series(method: str, route: str, status: int) -> tuple[Any, Any]:
+    key = (method, route, status)
+    found = _SERIES.get(key)
+    if found is None:
+        labels = (APP_NAME, method, route, str(status))
+        found = _SERIES[key] = (
+            metrics.REQUESTS.labels(*labels),
+            metrics.REQUEST_SECONDS.labels(*labels),
+        )
+    return found
 
 
 def resource_of(params: dict[str, Any]) -> str | None:
