@@ -7,12 +7,11 @@ servers, which log through the process's own set-up, call `drop_query_strings()`
 
 from __future__ import annotations
 
-import copy
 import logging
 import re
 from typing import Any
 
-from uvicorn.config import LOGGING_CONFIG
+from connector.logs.setup import LogOptions, logging_config
 
 ACCESS_LOGGER = "uvicorn.access"
 _FILTER_NAME = "drop_query_string"
@@ -34,10 +33,11 @@ class DropQueryString(logging.Filter):
         return True
 
 
-def uvicorn_log_config() -> dict[str, Any]:
-    """uvicorn's default logging configuration with the filter on its access logger."""
-    config = copy.deepcopy(LOGGING_CONFIG)
-    config.setdefault("filters", {})[_FILTER_NAME] = {"()": f"{__name__}.DropQueryString"}
+def uvicorn_log_config(options: LogOptions | None = None) -> dict[str, Any]:
+    """The process's logging configuration (every logger through the redacting root handler)
+    with the filter on uvicorn's access logger as well."""
+    config = logging_config(options or LogOptions())
+    config["filters"][_FILTER_NAME] = {"()": f"{__name__}.DropQueryString"}
     config["loggers"][ACCESS_LOGGER]["filters"] = [_FILTER_NAME]
     return config
 

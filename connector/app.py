@@ -11,7 +11,8 @@ from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
 
-from connector import __version__
+from connector import __version__, metrics
+from connector import tracing as connector_tracing
 from connector.api.connections import ConnectionController
 from connector.api.container_credentials import ContainerCredentialsController
 from connector.api.dependencies import SERVICES
@@ -21,19 +22,27 @@ from connector.api.guards import SECURITY_COMPONENTS
 from connector.api.health import HealthController, Readiness
 from connector.api.mcp.discovery import McpDiscoveryController
 from connector.api.mcp.endpoint import McpEndpoint
-from connector.api.metrics import PROMETHEUS, MetricsController
+from connector.api.metrics import MetricsController
 from connector.api.oauth import CallbackController, ConnectController
+from connector.api.observe import ObserveMiddleware
 from connector.api.request import ConnectorRequest
 from connector.api.rpc import RpcController
 from connector.api.s3 import S3Controller
 from connector.bootstrap import Container, build_container
+from connector.logs.setup import install_redaction
 from connector.openapi_ui import OfflineSwaggerPlugin
 from connector.settings import Settings
 
 
-def create_app(settings: Settings | None = None, *, container: Container | None = None) -> Litestar:
+def create_app(
+    settings: Settings | None = None,
+    *,
+    container: Container | None = None,
+    tracing: bool = False,
+) -> Litestar:
     """Build the app. Settings come from the environment unless given; a given container is
-    used as is (and left open), otherwise one is built at start-up and closed at shutdown."""
+    used as is (and left open), otherwise one is built at start-up and closed at shutdown.
+    `tracing` adds a server span per request (see connector/tracing.py)."""
     settings = settings or Settings.from_env(os.environ)
     mcp = McpEndpoint(settings)
     # A given container serves at once, with or without a lifespan run (tests, embedding).
@@ -57,6 +66,7 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
         finally:
             readiness.stopping()
             await built.close()
+            metrics.worker_exited(os.getpid())
 
     state = State(
         {"container": container, "services": container.services, "readiness": readiness}
@@ -79,7 +89,7 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
             mcp.route(),
             McpDiscoveryController,
         ],
-        middleware=[PROMETHEUS.middleware],
+        middleware=[ObserveMiddleware],
         request_class=ConnectorRequest,
         dependencies=SERVICES,
         exception_handlers=EXCEPTION_HANDLERS,
@@ -99,6 +109,7 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
                 OfflineSwaggerPlugin("/schema"),
             ],
         ),
+        plugins=[connector_tracing.server_plugin()] if tracing else [],
         # Logging is configured once by the CLI (or the host process), not by the framework.
         logging_config=None,
         debug=False,
@@ -106,5 +117,10 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
 
 
 def create_app_from_environment() -> Litestar:
-    """Factory for uvicorn (`--factory`): each worker process reads the environment itself."""
-    return create_app()
+    """Factory for uvicorn (`--factory`): each worker process reads the environment itself
+    (and redacts every log record it makes, whoever configured its handlers)."""
+    install_redaction()
+    tracing = connector_tracing.requested(os.environ)
+    if tracing:
+        connector_tracing.start()
+    return create_app(tracing=tracing)

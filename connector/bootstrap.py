@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from connector.domain.ports import ApiKeyStore, Cache, Cipher, Clock, ConnectionStore
+from connector.domain.ports import ApiKeyStore, Cache, Cipher, Clock, ConnectionStore, Outbox
 from connector.errors import ConfigurationError
 from connector.services.acting import ActingAsUser
 from connector.services.agents import AgentAccess, UserModePolicy
@@ -33,6 +33,7 @@ from connector.services.s3 import S3Service
 from connector.services.single_flight import DistributedLock
 from connector.services.tokens import TokenService
 from connector.services.tolerant_cache import TolerantCache
+from connector.services.webhooks import WebhookAdmin, WebhookDelivery, WebhookEvents
 from connector.settings import CognitoSettings, Settings
 
 # Adapters are imported where they are picked, not here: each CLI command then loads only the
@@ -92,6 +93,11 @@ class Database(Protocol):
 
     @property
     def api_keys(self) -> ApiKeyStore: ...
+
+    @property
+    def outbox(self) -> Outbox | None:
+        """Where webhook events wait for delivery; None when the store keeps none (s3://)."""
+        ...
 
     async def ping(self) -> None: ...
 
@@ -156,6 +162,13 @@ class Container:
     aws_clients: AwsClients = field(default_factory=lambda: _aws_clients(DEFAULT_AWS_REGION))
     """The process's one boto3 session and client cache, for the AWS gateways (a container
     assembled by hand gets its own; it holds no thread until its first call)."""
+    webhooks: WebhookDelivery | None = None
+    """The webhook delivery worker, when endpoints are configured."""
+    outbox: Outbox | None = None
+
+    def webhook_admin(self) -> WebhookAdmin | None:
+        """What `connector webhooks` does, on this container's outbox (None without one)."""
+        return WebhookAdmin(self.outbox, self.clock) if self.outbox is not None else None
 
     def reencryptor(self) -> Reencryptor:
         return Reencryptor(self.store, self.cipher)
@@ -163,12 +176,20 @@ class Container:
     @asynccontextmanager
     async def running(self) -> AsyncIterator[None]:
         """The process's background work while serving: the sweeper that revokes sign-ins
-        nobody confirmed (one sweep at a time across replicas, under a cache lock)."""
+        nobody confirmed (one sweep at a time across replicas, under a cache lock), and the
+        webhook delivery worker."""
         oauth = self.services.oauth_services
-        if oauth is None:
-            yield
-            return
-        async with every(SWEEP_INTERVAL, oauth.flow.sweep, name="pending-grant sweeper"):
+        async with AsyncExitStack() as background:
+            if oauth is not None:
+                await background.enter_async_context(
+                    every(SWEEP_INTERVAL, oauth.flow.sweep, name="pending-grant sweeper")
+                )
+            if self.webhooks is not None:
+                # Out of the request path: a slow or dead receiver holds this loop only.
+                poll = self.settings.webhooks.poll_seconds
+                await background.enter_async_context(
+                    every(poll, self.webhooks.run_once, name="webhook delivery")
+                )
             yield
 
     async def close(self) -> None:
@@ -308,6 +329,25 @@ def build_agent_access(
     )
 
 
+def _webhooks(
+    settings: Settings, database: Database, clock: Clock, stack: AsyncExitStack
+) -> tuple[WebhookEvents | None, WebhookDelivery | None]:
+    """The event builder for the services and the delivery worker, when endpoints are set."""
+    if not settings.webhooks.enabled:
+        return None, None
+    if database.outbox is None:
+        raise ConfigurationError(
+            "CONNECTOR_WEBHOOK_URL",
+            "webhooks need a SQL database: the s3:// store keeps no outbox",
+        )
+    from connector.adapters.webhook_sender import HttpxWebhookSender  # noqa: PLC0415
+
+    sender = HttpxWebhookSender()
+    stack.push_async_callback(sender.close)
+    events = WebhookEvents(settings.webhooks, clock)
+    return events, WebhookDelivery(database.outbox, sender, settings.webhooks, clock)
+
+
 def process_layer(settings: Settings) -> ProcessLayer:
     """This process's layer, announcing changes on the deployment's Redis; with memory:// one
     process holds everything and evicts its own entries (no bus, and no redis import)."""
@@ -371,7 +411,16 @@ async def build_container(
         # One outage of the cache is one warning, whichever component meets it first.
         cache_outages = OutageLog()
         tolerant = TolerantCache(cache, outages=cache_outages)
-        connections = ConnectionService(database.connections, tolerant, cipher, clock, layer)
+        events, delivery = _webhooks(settings, database, clock, stack)
+        connections = ConnectionService(
+            database.connections,
+            tolerant,
+            cipher,
+            clock,
+            layer,
+            events=events,
+            outbox=database.outbox,
+        )
         oauth = None
         if settings.cognito is not None:
             oauth = build_oauth(
@@ -414,4 +463,6 @@ async def build_container(
         clock=clock,
         exit_stack=stack,
         aws_clients=aws_clients,
+        webhooks=delivery,
+        outbox=database.outbox,
     )

@@ -1,4 +1,4 @@
-"""The `connector` command: serve, migrate, keys, encryption-key, reencrypt.
+"""The `connector` command: serve, migrate, keys, webhooks, encryption-key, reencrypt.
 
 This module imports the standard library, the settings and the errors, nothing else: each
 command imports what it uses when it runs, so `connector --help` loads no framework, SDK or
@@ -11,7 +11,9 @@ import argparse
 import asyncio
 import logging
 import os
+import shutil
 import sys
+import tempfile
 from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC
@@ -19,10 +21,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from connector.errors import ConfigurationError, ConnectorError
+from connector.logs.setup import configure_from_environment, log_options
 from connector.settings import Settings
 
 if TYPE_CHECKING:
     from connector.services.api_keys import ApiKeyService
+    from connector.services.webhooks import WebhookAdmin
 
 EXIT_CONFIG = 2
 EXIT_FAILED = 1
@@ -32,13 +36,9 @@ log = logging.getLogger(__name__)
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=os.environ.get("CONNECTOR_LOG_LEVEL", "INFO").upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
     command: Callable[[argparse.Namespace], int] = args.handler
     try:
+        configure_from_environment()
         return command(args)
     except ConfigurationError as exc:
         print(f"configuration error: {exc}", file=sys.stderr)  # noqa: T201
@@ -102,6 +102,16 @@ def _parser() -> argparse.ArgumentParser:
     encryption.add_parser("generate", help="print a new Fernet key").set_defaults(
         handler=_generate_encryption_key
     )
+
+    webhooks = commands.add_parser("webhooks", help="the webhook outbox").add_subparsers(
+        required=True, metavar="ACTION"
+    )
+    listing = webhooks.add_parser("list", help="the newest webhook records, as JSON")
+    listing.add_argument("--limit", type=_positive, default=100)
+    listing.set_defaults(handler=_run(_webhooks_list))
+    redeliver = webhooks.add_parser("redeliver", help="send one record again (same webhook-id)")
+    redeliver.add_argument("id")
+    redeliver.set_defaults(handler=_run(_webhooks_redeliver))
 
     reencrypt = commands.add_parser("reencrypt", help="rewrite every secret under the first key")
     reencrypt.set_defaults(handler=_run(_reencrypt))
@@ -222,8 +232,38 @@ def _serve(args: argparse.Namespace) -> int:
     plan = plan_workers(args.workers, os.environ, settings.cache.url)
     if plan.warning:
         log.warning("%s", plan.warning)
-    # Fail here, with one line, rather than inside each worker's lifespan.
-    asyncio.run(_preflight(settings))
+    from connector import tracing  # noqa: PLC0415 - standard library only
+
+    if tracing.requested(os.environ):
+        tracing.check_installed()
+    # Before anything imports prometheus_client (it picks its storage at import).
+    metrics_dir, owned = _metrics_dir(os.environ)
+    os.environ[MULTIPROC_VARIABLE] = str(metrics_dir)
+    try:
+        # Fail here, with one line, rather than inside each worker's lifespan.
+        asyncio.run(_preflight(settings))
+        _run_server(args, plan)
+    finally:
+        if owned:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
+    return 0
+
+
+MULTIPROC_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
+
+
+def _metrics_dir(environ: Mapping[str, str]) -> tuple[Path, bool]:
+    """The workers' shared metrics directory, emptied: the operator's PROMETHEUS_MULTIPROC_DIR
+    (kept afterwards), else a private temporary one (removed when `serve` ends)."""
+    given = environ.get(MULTIPROC_VARIABLE, "").strip()
+    path = Path(given) if given else Path(tempfile.mkdtemp(prefix="connector-metrics-"))
+    if path.exists():
+        shutil.rmtree(path)
+    path.mkdir(parents=True, mode=0o700)
+    return path, not given
+
+
+def _run_server(args: argparse.Namespace, plan: WorkerPlan) -> None:
     import uvicorn  # noqa: PLC0415 - only the server needs it
 
     from connector.access_log import uvicorn_log_config  # noqa: PLC0415 - imports uvicorn
@@ -236,9 +276,9 @@ def _serve(args: argparse.Namespace) -> int:
         workers=plan.count,
         proxy_headers=True,
         server_header=False,
-        log_config=uvicorn_log_config(),  # access lines without query strings, in every worker
+        # Every worker logs as this process does: redacted, access lines without query strings.
+        log_config=uvicorn_log_config(log_options(os.environ)),
     )
-    return 0
 
 
 def _dev(args: argparse.Namespace) -> int:
@@ -331,6 +371,43 @@ async def _keys_revoke(args: argparse.Namespace, settings: Settings) -> int:
         return _print_json(ApiKeyView.of(await service.revoke(args.id_or_name)))
 
     return await _with_keys(settings, revoke)
+
+
+async def _with_webhooks(
+    settings: Settings, action: Callable[[WebhookAdmin], Awaitable[int]]
+) -> int:
+    from connector.bootstrap import open_database  # noqa: PLC0415
+    from connector.services.clock import SystemClock  # noqa: PLC0415
+    from connector.services.webhooks import WebhookAdmin  # noqa: PLC0415
+
+    database = await open_database(settings)
+    try:
+        if database.outbox is None:
+            raise ConfigurationError(
+                "CONNECTOR_DATABASE_URL", "the s3:// store keeps no webhook outbox"
+            )
+        return await action(WebhookAdmin(database.outbox, SystemClock()))
+    finally:
+        await database.close()
+
+
+async def _webhooks_list(args: argparse.Namespace, settings: Settings) -> int:
+    from connector.api.webhook_schemas import WebhookRecordView  # noqa: PLC0415
+
+    async def list_records(admin: WebhookAdmin) -> int:
+        records = await admin.list(limit=args.limit)
+        return _print_json([WebhookRecordView.of(r) for r in records])
+
+    return await _with_webhooks(settings, list_records)
+
+
+async def _webhooks_redeliver(args: argparse.Namespace, settings: Settings) -> int:
+    from connector.api.webhook_schemas import WebhookRecordView  # noqa: PLC0415
+
+    async def redeliver(admin: WebhookAdmin) -> int:
+        return _print_json(WebhookRecordView.of(await admin.redeliver(args.id)))
+
+    return await _with_webhooks(settings, redeliver)
 
 
 async def _reencrypt(_: argparse.Namespace, settings: Settings) -> int:

@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 
 from connector.domain.models import ROLE_ARN
 from connector.errors import ConfigurationError
+from connector.webhook_settings import WebhookSettings, webhook_settings
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///.connector/connector.db"
 DEFAULT_DEV_KEY_FILE = ".connector/dev-encryption.key"
@@ -250,6 +251,7 @@ class Settings:
     deadlines: DeadlineSettings = field(default_factory=DeadlineSettings)
     mcp: McpSettings = field(default_factory=McpSettings)
     sessions: SessionSettings = field(default_factory=SessionSettings)
+    webhooks: WebhookSettings = field(default_factory=WebhookSettings)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
@@ -305,6 +307,7 @@ class Settings:
                     else "user"
                 ),
             ),
+            webhooks=webhook_settings(environ),
         )
 
 

@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from botocore.config import _RetryDict
 
 from connector.adapters.aws_errors import DeadlineExceededError
+from connector.adapters.upstream_metrics import counting_calls
 from connector.domain.aws import AwsCredentials
 
 T = TypeVar("T")
@@ -248,4 +249,4 @@ class PooledClient:
 
 def _with_deadline(client: Any) -> Any:
     client.meta.events.register("before-send", _refuse_after_deadline)
-    return client
+    return counting_calls(client)

@@ -16,6 +16,7 @@ from jose import jwk, jwt
 from jose.exceptions import JOSEError
 from jose.utils import calculate_at_hash
 
+from connector.adapters import upstream_metrics
 from connector.domain.oauth import AccessClaims, IdentityClaims
 from connector.errors import TokenVerificationError, UpstreamUnavailableError
 from connector.settings import CognitoSettings
@@ -23,6 +24,7 @@ from connector.settings import CognitoSettings
 _ALGORITHMS = ["RS256"]
 _CONNECT_TIMEOUT = 2.0
 _DEFAULT_RETRY_AFTER = 2
+JWKS = "cognito-jwks"
 # jose checks the signature only: it cannot take our clock, and it skips `aud` when a token
 # has none, so every claim is checked below, each failure named.
 _SIGNATURE_ONLY = {
@@ -191,10 +193,13 @@ class CognitoTokenVerifier:
                     async with httpx.AsyncClient(timeout=per_phase) as http:
                         response = await http.get(url)
         except (httpx.TransportError, TimeoutError) as exc:
+            upstream_metrics.count(JWKS, type(exc).__name__)
             raise UpstreamUnavailableError(
                 "Cognito JWKS is unreachable", retry_after=_DEFAULT_RETRY_AFTER
             ) from exc
-        if response.status_code != 200:
+        ok = response.status_code == 200
+        upstream_metrics.count(JWKS, upstream_metrics.OK if ok else str(response.status_code))
+        if not ok:
             raise UpstreamUnavailableError(
                 f"Cognito JWKS answered HTTP {response.status_code}",
                 retry_after=_retry_after(response),

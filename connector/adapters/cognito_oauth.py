@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 
+from connector.adapters import upstream_metrics
 from connector.domain.oauth import TokenGrant
 from connector.errors import (
     ConnectorError,
@@ -32,6 +33,7 @@ with warnings.catch_warnings():
 log = logging.getLogger(__name__)
 
 _DEFAULT_RETRY_AFTER = 2
+COGNITO = "cognito-oauth"
 _MAX_RETRY_AFTER = 3600
 _CONNECT_TIMEOUT = 2.0
 _LIMITS = httpx.Limits(max_connections=50, max_keepalive_connections=10, keepalive_expiry=30.0)
@@ -142,11 +144,22 @@ class CognitoOAuthClient:
         """Release the HTTP client and its connections."""
         await self._client.aclose()
 
-    async def _call(self, request: Callable[[], Awaitable[Any]]) -> Any:
-        """Run one request, translating every failure once, with nothing secret in a message."""
+    async def _counted(self, request: Callable[[], Awaitable[Any]]) -> Any:
+        """The request within the deadline, counted by outcome (an OAuth error, a status, a
+        transport failure)."""
         try:
             async with asyncio.timeout(self._timeout):
                 result = await request()
+        except Exception as exc:
+            upstream_metrics.count(COGNITO, _outcome(exc))
+            raise
+        upstream_metrics.count(COGNITO, upstream_metrics.OK)
+        return result
+
+    async def _call(self, request: Callable[[], Awaitable[Any]]) -> Any:
+        """Run one request, translating every failure once, with nothing secret in a message."""
+        try:
+            result = await self._counted(request)
         except UpstreamUnavailableError:
             raise
         except AuthlibBaseError as exc:
@@ -167,6 +180,16 @@ class CognitoOAuthClient:
         # authlib keeps the last answer on the client; one client serves every user, so drop it.
         self._client.token = None
         return result
+
+
+def _outcome(exc: BaseException) -> str:
+    if isinstance(exc, AuthlibBaseError):
+        error = str(exc.error or "")
+        # Cognito's words become a label: only a short code of safe characters.
+        return error if _ERROR_CODE.fullmatch(error) and len(error) <= 32 else "oauth_error"
+    if isinstance(exc, httpx.HTTPStatusError):
+        return str(exc.response.status_code)
+    return type(exc).__name__
 
 
 def _oauth_error(exc: AuthlibBaseError) -> ConnectorError:

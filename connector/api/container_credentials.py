@@ -18,11 +18,12 @@ from litestar.handlers.base import BaseRouteHandler
 from litestar.params import Parameter
 
 from connector.api.dependencies import CALLER, OAUTH, Caller, OAuthDep
-from connector.api.guards import requires, services_of
+from connector.api.guards import request_state, requires, services_of
 from connector.api.responses import as_user_responses
 from connector.domain.aws import AwsCredentials
 from connector.domain.identifiers import parse_user_id
 from connector.domain.models import Scope
+from connector.logs import context
 
 
 class ContainerCredentials(msgspec.Struct, rename="pascal", kw_only=True):
@@ -53,8 +54,11 @@ async def sdk_authenticated(
     presented = connection.headers.get("authorization", "").strip()
     scheme, _space, rest = presented.partition(" ")
     key = rest.strip() if scheme.lower() == "bearer" else presented
-    connection.state.api_key = await services_of(connection).api_keys.authenticate(key or None)
-    connection.state.user_id = parse_user_id(connection.path_params.get("user_id"))
+    api_key = await services_of(connection).api_keys.authenticate(key or None)
+    user_id = parse_user_id(connection.path_params.get("user_id"))
+    request_state(connection).update(api_key=api_key, user_id=user_id)
+    if (request := context.current()) is not None:  # the request's log lines and audit event
+        request.key_id, request.key_name, request.user_id = api_key.id, api_key.name, user_id
 
 
 class ContainerCredentialsController(Controller):

@@ -22,6 +22,7 @@ from connector.errors import (
     RateLimitedError,
     ValidationError,
 )
+from connector.logs import context
 
 log = logging.getLogger("connector.api")
 
@@ -29,6 +30,8 @@ log = logging.getLogger("connector.api")
 def envelope_response(error: ConnectorError, *, status: int | None = None) -> Response[Any]:
     """The failure envelope with its status; Retry-After mirrors details.retryAfter."""
     mapped_status, body = failure(error)
+    if (request := context.current()) is not None:
+        request.outcome = error.error_code.value
     headers: dict[str, str] = {}
     retry_after = error.details.get("retryAfter")
     if retry_after is not None:

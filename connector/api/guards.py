@@ -23,6 +23,7 @@ from litestar.types import Guard
 from connector.domain.identifiers import parse_user_id
 from connector.domain.models import ApiKey, Scope
 from connector.errors import AuthenticationError, ValidationError
+from connector.logs import context
 from connector.services.access import require_scope
 from connector.services.container import Services
 
@@ -62,9 +63,10 @@ async def authenticated(
     connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler
 ) -> None:
     """A valid, unrevoked API key (401 otherwise), kept on the request for what follows."""
-    request_state(connection)["api_key"] = await services_of(connection).api_keys.authenticate(
-        presented_key(connection)
-    )
+    key = await services_of(connection).api_keys.authenticate(presented_key(connection))
+    request_state(connection)["api_key"] = key
+    if (request := context.current()) is not None:
+        request.key_id, request.key_name = key.id, key.name
 
 
 def caller_of(connection: ASGIConnection[Any, Any, Any, Any]) -> ApiKey:
@@ -99,7 +101,7 @@ def user_id_header(connection: ASGIConnection[Any, Any, Any, Any]) -> str | None
 
 async def names_user(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
     """The validated X-User-Id (MISSING_USER_ID / VALIDATION_ERROR), kept on the request."""
-    request_state(connection)["user_id"] = parse_user_id(user_id_header(connection))
+    request_state(connection)["user_id"] = _acting_for(parse_user_id(user_id_header(connection)))
 
 
 async def may_name_user(
@@ -107,4 +109,11 @@ async def may_name_user(
 ) -> None:
     """As `names_user` for routes where X-User-Id is optional (None when absent)."""
     raw = user_id_header(connection)
-    request_state(connection)["user_id"] = None if raw is None else parse_user_id(raw)
+    request_state(connection)["user_id"] = None if raw is None else _acting_for(parse_user_id(raw))
+
+
+def _acting_for(user_id: str) -> str:
+    """Name the user on the request's log lines and audit event."""
+    if (request := context.current()) is not None:
+        request.user_id = user_id
+    return user_id

@@ -1,21 +1,19 @@
-"""GET /metrics: Prometheus request metrics from Litestar's own middleware."""
+"""GET /metrics: Prometheus text format, every worker's series under multiprocess mode."""
 
 from __future__ import annotations
 
-from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
+from litestar import Controller, Response, get
 
-# Path templates, not raw paths, label the series: user ids and keys never become labels.
-PROMETHEUS = PrometheusConfig(
-    app_name="connector",
-    prefix="connector",
-    group_path=True,
-    exclude_unhandled_paths=True,
-    exclude=["/metrics"],
-)
+from connector import metrics
 
 
-class MetricsController(PrometheusController):
+class MetricsController(Controller):
     """Prometheus text format; not part of the JSON API, so not in the OpenAPI document."""
 
     path = "/metrics"
     include_in_schema = False
+
+    @get(sync_to_thread=True)  # reads the workers' files under multiprocess mode
+    def get_metrics(self) -> Response[bytes]:
+        body, content_type = metrics.exposition()
+        return Response(body, media_type=content_type)

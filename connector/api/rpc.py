@@ -17,9 +17,11 @@ from connector.api.exception_handlers import envelope_response
 from connector.api.guards import SECURITY, authenticated, caller_of, services_of
 from connector.api.inline_budget import InlineBudget
 from connector.api.jsonrpc import METHOD_NOT_FOUND, Call, RpcFaultError, RpcResponse, parse
+from connector.api.observe import resource_of
 from connector.api.responses import error_responses
 from connector.api.rpc_methods import METHODS, Context
 from connector.errors import ConnectorError, InternalError, ValidationError
+from connector.logs import audit
 from connector.services.access import require_scope
 from connector.settings import RpcSettings
 
@@ -158,6 +160,7 @@ async def _run(context: Context, call: Call) -> RpcResponse:
     except RpcFaultError as fault:
         return fault.response(call.id)
     result: Any
+    outcome = audit.OK
     try:
         if method.scope is not None:
             require_scope(context.caller, method.scope)
@@ -168,7 +171,26 @@ async def _run(context: Context, call: Call) -> RpcResponse:
         if isinstance(exc, InternalError):
             log.error("internal error in JSON-RPC %s: %s", call.method, exc.message)
         result = failure(exc)[1]
+        outcome = exc.error_code.value
     except Exception:
         log.exception("JSON-RPC %s raised", call.method)
         result = failure(InternalError("internal error"))[1]
+        outcome = InternalError.code.value
+    _audit(context, call.method, params, outcome)
     return RpcResponse(jsonrpc="2.0", id=call.id, result=result)
+
+
+def _audit(context: Context, method: str, params: Any, outcome: str) -> None:
+    """The audit event of a call acting for a user (the REST twin's, from the middleware)."""
+    user_id = getattr(params, "user_id", None)
+    if user_id is None:
+        return
+    named = {name: getattr(params, name, None) for name in ("bucket", "key", "name")}
+    audit.record(
+        method,
+        user_id=user_id,
+        outcome=outcome,
+        resource=resource_of(named),
+        key_id=context.caller.id,
+        key_name=context.caller.name,
+    )

@@ -17,6 +17,7 @@ import msgspec
 
 from connector.client._body import Body
 from connector.client._receive import Receiver
+from connector.client._trace_context import propagate
 from connector.client.errors import (
     ConnectorClientError,
     ConnectorUnreachableError,
@@ -108,6 +109,7 @@ class Exchange:
     def request(self, http: httpx.Client | httpx.AsyncClient) -> httpx.Request:
         call = self.call
         headers = dict(call.headers)
+        propagate(headers)
         if call.user_id is not None:
             headers["X-User-Id"] = call.user_id
         content = None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Collection
+from collections.abc import AsyncIterator, Callable, Collection, Sequence
 from datetime import datetime
 from typing import Literal, Protocol
 
@@ -15,6 +15,7 @@ from connector.domain.aws import (
     ObjectPage,
     ObjectStream,
 )
+from connector.domain.events import OutboxRecord
 from connector.domain.models import ApiKey, Connection
 from connector.domain.oauth import AccessClaims, IdentityClaims, TokenGrant
 
@@ -35,18 +36,27 @@ class ConnectionStore(Protocol):
     - `find_by_sub` returns the connections whose stored `sub` is the one given (exactly,
       case-sensitively), at most `limit` of them, ordered by user id; a deleted connection or
       one whose `sub` changed is never returned.
+    - `outbox` records given to `put` or `delete` are stored if and only if the change is
+      (one transaction): a refused write stores none of them.
     """
 
     async def get(self, user_id: str) -> Connection | None:
         """The user's connection, or None."""
         ...
 
-    async def put(self, connection: Connection, *, expected_version: int | None) -> Connection:
+    async def put(
+        self,
+        connection: Connection,
+        *,
+        expected_version: int | None,
+        outbox: Sequence[OutboxRecord] = (),
+    ) -> Connection:
         """Create or replace with a version check; returns what was stored."""
         ...
 
-    async def delete(self, user_id: str) -> bool:
-        """Remove the user's connection; True if there was one."""
+    async def delete(self, user_id: str, *, outbox: Sequence[OutboxRecord] = ()) -> bool:
+        """Remove the user's connection; True if there was one (the outbox records are
+        stored only then)."""
         ...
 
     async def find_by_sub(self, sub: str, *, limit: int = 2) -> list[Connection]:
@@ -67,6 +77,46 @@ class ConnectionStore(Protocol):
 
     async def close(self) -> None:
         """Release connections and pools."""
+        ...
+
+
+class Outbox(Protocol):
+    """Webhook events waiting for delivery, in the store of record (SQL table; in-memory fake).
+
+    Contract (tests/contract/test_outbox.py runs it against every adapter):
+    - `add` stores records (ids unique); `claim` leases up to `limit` pending records due at
+      `now` whose lease is free or expired, oldest due first, to `owner` until `lease_until`:
+      two claimers never hold one record at the same time.
+    - `settle` writes a record's new state (status, attempts, next attempt, error) only while
+      `owner` still holds its lease, releasing it; False when the lease was lost.
+    - `redeliver` puts any record back to pending, due at `now`, attempts and lease cleared.
+    - `list` answers the newest records first; `get` one by id.
+    """
+
+    async def add(self, records: Sequence[OutboxRecord]) -> None:
+        """Store new records (events not tied to a connection write)."""
+        ...
+
+    async def claim(
+        self, *, owner: str, now: datetime, lease_until: datetime, limit: int
+    ) -> list[OutboxRecord]:
+        """Lease due records to `owner`."""
+        ...
+
+    async def settle(self, record: OutboxRecord, *, owner: str) -> bool:
+        """Store the outcome of an attempt while the lease is `owner`'s, and release it."""
+        ...
+
+    async def redeliver(self, record_id: str, *, now: datetime) -> OutboxRecord | None:
+        """Back to pending and due now; None for an unknown id."""
+        ...
+
+    async def get(self, record_id: str) -> OutboxRecord | None:
+        """One record, or None."""
+        ...
+
+    async def list(self, *, limit: int = 100) -> list[OutboxRecord]:
+        """The newest records first."""
         ...
 
 
@@ -359,4 +409,31 @@ class FunctionRuntime(Protocol):
         log_type: Literal["None", "Tail"] = "None",
     ) -> InvokeResult:
         """An error raised by the function is in the result (`function_error`), not raised."""
+        ...
+
+
+class WebhookAnswer(Protocol):
+    """What a webhook receiver answered."""
+
+    @property
+    def status(self) -> int: ...
+
+    @property
+    def retry_after(self) -> float | None:
+        """Seconds, from a Retry-After header (429, 503), when it had a usable one."""
+        ...
+
+
+class WebhookSender(Protocol):
+    """POSTs signed webhook bodies (httpx). Raises UpstreamUnavailableError when the receiver
+    cannot be reached or does not answer within `deadline` seconds (connect to last byte)."""
+
+    async def send(
+        self, url: str, body: bytes, headers: dict[str, str], *, deadline: float
+    ) -> WebhookAnswer:
+        """One attempt."""
+        ...
+
+    async def close(self) -> None:
+        """Release the HTTP client."""
         ...

@@ -4,15 +4,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 import msgspec
 
+from connector import metrics
+from connector.domain.events import EventType, OutboxRecord
 from connector.domain.models import Connection, ConnectionStatus, SealedTokens
 from connector.domain.oauth import IdentityClaims, TokenGrant, TokenSet
-from connector.domain.ports import Cipher, Clock, ConnectionStore
+from connector.domain.ports import Cipher, Clock, ConnectionStore, Outbox
 from connector.errors import IdentityMismatchError, NotConnectedError, VersionConflictError
 from connector.services.process_layer import ProcessLayer, connection_entry
 from connector.services.tolerant_cache import TolerantCache
+from connector.services.webhooks import WebhookEvents
 
 # Bounded so that an invalidation lost while Redis was down heals on its own.
 CONNECTION_CACHE_TTL = 300.0
@@ -26,6 +30,16 @@ class Connected:
 
     connection: Connection
     replaced: Connection | None
+
+
+def _connect_event(existing: Connection | None, *, same_user: bool) -> EventType | None:
+    """A new connection (or another Cognito account's) is created; a connection that needed
+    reauthentication has recovered; fresh tokens for an active one are no event."""
+    if existing is None or not same_user:
+        return EventType.CREATED
+    if existing.status is ConnectionStatus.REAUTH_REQUIRED:
+        return EventType.RECOVERED
+    return None
 
 
 def connection_cache_key(user_id: str) -> str:
@@ -46,12 +60,18 @@ class ConnectionService:
         cipher: Cipher,
         clock: Clock,
         layer: ProcessLayer | None = None,
+        *,
+        events: WebhookEvents | None = None,
+        outbox: Outbox | None = None,
     ) -> None:
         self._store = store
         self._cache = cache
         self._cipher = cipher
         self._clock = clock
         self._layer = layer or ProcessLayer()
+        # Webhooks: records go to the outbox with the change they report (None: no webhooks).
+        self._events = events
+        self._outbox = outbox
 
     async def get(self, user_id: str) -> Connection:
         """The user's connection, or NOT_CONNECTED: from this process when it holds it, else
@@ -101,6 +121,11 @@ class ConnectionService:
             existing = await self._store.get(user_id)
             same_user = existing is not None and existing.sub == claims.sub
             if existing is not None and not same_user and not replace:
+                await self.record_event(
+                    EventType.IDENTITY_MISMATCH,
+                    existing,
+                    reason="account_changed",
+                )
                 raise IdentityMismatchError(
                     "this user is connected to another Cognito account: start the flow with "
                     "replace=true to replace it",
@@ -122,10 +147,15 @@ class ConnectionService:
                 created_at=existing.created_at if existing else now,
                 updated_at=now,
             )
+            event = _connect_event(existing, same_user=same_user)
+            outbox = self._records(event, connection) if event else []
             try:
-                stored = await self._write(connection, existing.version if existing else None)
+                stored = await self._write(
+                    connection, existing.version if existing else None, outbox
+                )
             except VersionConflictError:
                 continue
+            metrics.CONNECTION_CHANGES.labels(ConnectionStatus.ACTIVE.value).inc()
             return Connected(stored, replaced=None if same_user else existing)
         raise VersionConflictError(f"the connection of {user_id!r} kept changing")
 
@@ -152,7 +182,10 @@ class ConnectionService:
         flagged = msgspec.structs.replace(
             current, status=ConnectionStatus.REAUTH_REQUIRED, updated_at=self._clock.now()
         )
-        return await self._write(flagged, current.version)
+        outbox = self._records(EventType.REAUTH_REQUIRED, flagged)
+        stored = await self._write(flagged, current.version, outbox)
+        metrics.CONNECTION_CHANGES.labels(ConnectionStatus.REAUTH_REQUIRED.value).inc()
+        return stored
 
     async def set_identity_id(self, connection: Connection, identity_id: str) -> Connection:
         """Remember the user's Cognito identity id (versioned; retried over concurrent writes).
@@ -178,9 +211,12 @@ class ConnectionService:
 
     async def delete(self, user_id: str) -> bool:
         """Delete the connection and its cache entries, on every replica; idempotent."""
-        deleted = await self._store.delete(user_id)
+        outbox = self._records(EventType.DELETED, user_id)
+        deleted = await self._store.delete(user_id, outbox=outbox)
         await self._cache.delete(connection_cache_key(user_id))
         await self._layer.invalidate(connection_entry(user_id))
+        if deleted:
+            metrics.CONNECTION_CHANGES.labels("deleted").inc()
         return deleted
 
     def open_tokens(self, connection: Connection) -> TokenSet:
@@ -194,8 +230,37 @@ class ConnectionService:
             scopes=connection.scopes,
         )
 
-    async def _write(self, connection: Connection, expected_version: int | None) -> Connection:
-        stored = await self._store.put(connection, expected_version=expected_version)
+    async def record_event(self, event: EventType, about: Connection | str, **data: Any) -> None:
+        """An event that changes no connection (a failed refresh, a refused sign-in), straight
+        to the outbox."""
+        if self._outbox is not None and (records := self._records(event, about, **data)):
+            await self._outbox.add(records)
+
+    def _records(
+        self, event: EventType, about: Connection | str, **data: Any
+    ) -> list[OutboxRecord]:
+        if self._events is None:
+            return []
+        if isinstance(about, str):
+            return self._events.records(event, about, {"provider": None, "status": None, **data})
+        described = {
+            # Set once connections name their provider; null until then.
+            "provider": getattr(about, "provider", None),
+            "status": about.status.value,
+            "sub": about.sub,
+            **data,
+        }
+        return self._events.records(event, about.user_id, described)
+
+    async def _write(
+        self,
+        connection: Connection,
+        expected_version: int | None,
+        outbox: list[OutboxRecord] | None = None,
+    ) -> Connection:
+        stored = await self._store.put(
+            connection, expected_version=expected_version, outbox=outbox or ()
+        )
         await self._remember(stored)
         await self._layer.announce(connection_entry(stored.user_id))
         return stored

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 
 import msgspec
 
+from connector import metrics
 from connector.domain.aws import AwsCredentials
 from connector.domain.models import ApiKey, Connection, ConnectionStatus
 from connector.domain.ports import Cache, Cipher, Clock, IdentityBroker
@@ -173,7 +174,8 @@ class CredentialService:
                 current = await self._reusable(slot, newer_than, Phase.FRESH, valid_for)
                 if current is not None:
                     return current  # minted by someone else while we queued
-                return await self._mint_locked(slot)
+                with metrics.outcome_counted(metrics.MINTS):
+                    return await self._mint_locked(slot)
             finally:
                 await self._lock.release(name, owner)
         raise UpstreamUnavailableError("credential minting is busy; try again", retry_after=1)

@@ -8,6 +8,8 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import Generic, TypeVar
 
+from connector import metrics
+
 V = TypeVar("V")
 
 
@@ -20,10 +22,17 @@ class LocalCache(Generic[V]):
     """
 
     def __init__(
-        self, *, max_entries: int, monotonic: Callable[[], float] = time.monotonic
+        self,
+        *,
+        max_entries: int,
+        monotonic: Callable[[], float] = time.monotonic,
+        kind: str = "other",
     ) -> None:
         if max_entries < 1:
             raise ValueError("max_entries must be at least 1")
+        # Bound once: a hit costs one increment, no label lookup.
+        self._hit = metrics.CACHE_LOOKUPS.labels("process", kind, "hit")
+        self._miss = metrics.CACHE_LOOKUPS.labels("process", kind, "miss")
         self._entries: OrderedDict[str, tuple[V, float]] = OrderedDict()
         self._max = max_entries
         self._monotonic = monotonic
@@ -38,14 +47,17 @@ class LocalCache(Generic[V]):
         entry = self._entries.get(key)
         if entry is None:
             self.misses += 1
+            self._miss.inc()
             return None
         value, deadline = entry
         if self._monotonic() >= deadline:
             del self._entries[key]
             self.misses += 1
+            self._miss.inc()
             return None
         self._entries.move_to_end(key)
         self.hits += 1
+        self._hit.inc()
         return value
 
     def put(self, key: str, value: V, ttl: float) -> None:

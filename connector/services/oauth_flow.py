@@ -15,6 +15,7 @@ from typing import TypeVar
 
 import msgspec
 
+from connector.domain.events import EventType
 from connector.domain.models import Connection, SealedTokens
 from connector.domain.oauth import (
     FlowRecord,
@@ -251,6 +252,9 @@ class OAuthFlowService:
         try:
             _same_key(grant.key_id, key_id, "confirmation")
             if grant.user_id != user_id:
+                await self._connections.record_event(
+                    EventType.IDENTITY_MISMATCH, user_id, reason="user_mismatch"
+                )
                 raise IdentityMismatchError(
                     "the person who signed in at Cognito is not this app user: nothing was "
                     "stored and the sign-in was revoked",
@@ -392,6 +396,9 @@ class OAuthFlowService:
         try:
             claim = self._binding.claim
             if claim is not None and claimed_user(sign_in.claims, claim) != user_id:
+                await self._connections.record_event(
+                    EventType.IDENTITY_MISMATCH, user_id, reason="claim_mismatch"
+                )
                 raise IdentityMismatchError(
                     f"the signed-in Cognito user's {claim} is not this app user id: nothing "
                     "was stored and the sign-in was revoked",

@@ -50,9 +50,11 @@ class ProcessLayer:
         connection_ttl: float = CONNECTION_TTL,
         max_entries: int = MAX_ENTRIES,
     ) -> None:
-        self.keys: LocalCache[ApiKey] = LocalCache(max_entries=max_entries)
-        self.connections: LocalCache[Connection] = LocalCache(max_entries=max_entries)
-        self.credentials: LocalCache[AwsCredentials] = LocalCache(max_entries=max_entries)
+        self.keys: LocalCache[ApiKey] = LocalCache(max_entries=max_entries, kind="key")
+        self.connections: LocalCache[Connection] = LocalCache(max_entries=max_entries, kind="conn")
+        self.credentials: LocalCache[AwsCredentials] = LocalCache(
+            max_entries=max_entries, kind="creds"
+        )
         self.key_ttl = key_ttl
         self.connection_ttl = connection_ttl
         self._bus = bus

@@ -8,6 +8,7 @@ import secrets
 from collections.abc import Awaitable, Callable
 from typing import Generic, TypeVar
 
+from connector import metrics
 from connector.domain.ports import Cache
 from connector.errors import CacheUnavailableError, UpstreamUnavailableError
 from connector.services.outage_log import OutageLog
@@ -106,16 +107,19 @@ class DistributedLock:
         when it is still held after `wait_timeout` seconds: the holder is stuck or gone, and its
         lock expires by itself within the TTL."""
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + self._wait_timeout
+        started = loop.time()
+        deadline = started + self._wait_timeout
         while True:
             try:
                 if await self._cache.get(name) is None:
+                    metrics.LOCK_WAIT_SECONDS.labels("released").observe(loop.time() - started)
                     return
             except CacheUnavailableError as exc:
                 self._outages.failed(LOCKS_DEGRADED, exc.__cause__ or exc)
                 return
             left = deadline - loop.time()
             if left <= 0:
+                metrics.LOCK_WAIT_SECONDS.labels("timeout").observe(loop.time() - started)
                 raise UpstreamUnavailableError(
                     "another replica is still refreshing; try again", retry_after=1
                 )

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 
+from connector import metrics
+from connector.domain.events import EventType
 from connector.domain.models import Connection, ConnectionStatus
 from connector.domain.oauth import TokenSet
 from connector.domain.ports import Clock, IdentityProvider, TokenVerifier
@@ -90,7 +92,8 @@ class TokenService:
                 _ensure_usable(current)
                 if self._phase(current) is Phase.FRESH:
                     return current  # refreshed by someone else while we queued
-                return await self._refresh_locked(current)
+                with metrics.outcome_counted(metrics.REFRESHES):
+                    return await self._refresh_locked(current)
             finally:
                 await self._lock.release(name, owner)
         raise UpstreamUnavailableError("token refresh is busy; try again", retry_after=1)
@@ -103,6 +106,9 @@ class TokenService:
         try:
             grant = await self._provider.refresh(tokens.refresh_token)
         except OAuthProtocolError as exc:
+            await self._connections.record_event(
+                EventType.REFRESH_FAILED, current, reason=exc.oauth_error
+            )
             raise OperationFailedError(
                 ErrorCode.GET_CONNECTION_FAILED,
                 "Cognito refused the token refresh",
@@ -125,6 +131,9 @@ class TokenService:
                 )
             await self._verifier.verify_access_token(grant.access_token)
         except (OAuthProtocolError, TokenVerificationError) as exc:
+            await self._connections.record_event(
+                EventType.REFRESH_FAILED, current, reason="invalid_refresh_answer"
+            )
             raise OperationFailedError(
                 ErrorCode.GET_CONNECTION_FAILED,
                 f"Cognito's refresh answer was refused: {exc.message}",

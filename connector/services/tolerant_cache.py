@@ -7,6 +7,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
+from connector import metrics
 from connector.domain.ports import Cache
 from connector.errors import CacheUnavailableError
 from connector.services.outage_log import OutageLog
@@ -60,7 +61,11 @@ class TolerantCache:
 
     async def get(self, key: str) -> bytes | None:
         """The cached value, or None when absent, expired or the cache is unavailable."""
-        return await self._attempt(lambda: self._cache.get(key), None)
+        value = await self._attempt(lambda: self._cache.get(key), None)
+        # The kind is the key's namespace ("conn", "creds"): a bounded set, never a user.
+        kind = key.partition(":")[0]
+        metrics.CACHE_LOOKUPS.labels("redis", kind, "miss" if value is None else "hit").inc()
+        return value
 
     async def set(self, key: str, value: bytes, ttl: float | None = None) -> bool:
         """Store a value; False when the cache is unavailable (nothing was stored)."""

@@ -51,7 +51,7 @@ async def open_sql_database(
         if backend == "postgresql":
             # One database serves the whole run; each test starts from empty tables.
             async with database.begin() as conn:
-                await conn.exec_driver_sql("TRUNCATE connections, api_keys")
+                await conn.exec_driver_sql("TRUNCATE connections, api_keys, webhook_outbox")
         yield database
     finally:
         await database.close()
@@ -115,6 +115,20 @@ async def api_key_store(
     """Every ApiKeyStore adapter in turn (keys live where the connections live)."""
     async with backends.open(request.param) as database:
         yield database.api_keys
+
+
+# The s3:// store keeps no outbox (webhooks are refused with it at start-up).
+OUTBOX_BACKENDS = (*SQL_BACKENDS, "fake")
+
+
+@pytest.fixture(params=OUTBOX_BACKENDS)
+async def outbox_database(
+    request: pytest.FixtureRequest, backends: Backends
+) -> AsyncIterator[Database]:
+    """Every store of record with an Outbox adapter, in turn."""
+    async with backends.open(request.param) as database:
+        assert database.outbox is not None
+        yield database
 
 
 @pytest.fixture(params=CONNECTION_STORE_BACKENDS)

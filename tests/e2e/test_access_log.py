@@ -73,7 +73,8 @@ def test_connector_serve_logs_requests_without_their_query(
     finally:
         server.send_signal(signal.SIGTERM)
         out, err = server.communicate(timeout=30)
-    access = [line for line in out.splitlines() if '"GET /' in line]
+    # Every line goes to stderr, through the one redacting handler.
+    access = [line for line in err.splitlines() if '"GET /' in line]
     assert any('"GET /callback HTTP/1.1" 400' in line for line in access), out + err
     assert any('"GET /health HTTP/1.1" 200' in line for line in access), out + err
     for secret in (SECRET_CODE, SECRET_STATE, "?"):

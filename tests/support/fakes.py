@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Callable, Collection
+from collections.abc import AsyncIterator, Callable, Collection, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
 import msgspec
 
+from connector.domain.events import DeliveryStatus, OutboxRecord
 from connector.domain.models import ApiKey, Connection
 from connector.domain.oauth import AccessClaims, IdentityClaims, TokenGrant
 from connector.domain.ports import Clock
@@ -51,14 +52,21 @@ class FakeConnectionStore:
     """The ConnectionStore port in a dict; it passes the port's contract suite like every
     adapter (tests/contract)."""
 
-    def __init__(self) -> None:
+    def __init__(self, outbox: FakeOutbox | None = None) -> None:
         self.rows: dict[str, Connection] = {}
         self.writes = 0
+        self.outbox = outbox or FakeOutbox()
 
     async def get(self, user_id: str) -> Connection | None:
         return self.rows.get(user_id)
 
-    async def put(self, connection: Connection, *, expected_version: int | None) -> Connection:
+    async def put(
+        self,
+        connection: Connection,
+        *,
+        expected_version: int | None,
+        outbox: Sequence[OutboxRecord] = (),
+    ) -> Connection:
         current = self.rows.get(connection.user_id)
         if expected_version is None and current is not None:
             raise VersionConflictError("exists")
@@ -69,10 +77,14 @@ class FakeConnectionStore:
         stored = _in_utc(msgspec.structs.replace(connection, version=(expected_version or 0) + 1))
         self.rows[connection.user_id] = stored
         self.writes += 1
+        await self.outbox.add(outbox)
         return stored
 
-    async def delete(self, user_id: str) -> bool:
-        return self.rows.pop(user_id, None) is not None
+    async def delete(self, user_id: str, *, outbox: Sequence[OutboxRecord] = ()) -> bool:
+        removed = self.rows.pop(user_id, None) is not None
+        if removed:
+            await self.outbox.add(outbox)
+        return removed
 
     async def find_by_sub(self, sub: str, *, limit: int = 2) -> list[Connection]:
         found = sorted(
@@ -133,11 +145,76 @@ class FakeApiKeyStore:
         return key
 
 
-class FakeDatabase:
-    """A store of record (what bootstrap's Database protocol asks) made of the two fakes."""
+class FakeOutbox:
+    """The Outbox port in a dict (passes tests/contract/test_outbox.py)."""
 
     def __init__(self) -> None:
-        self.connections = FakeConnectionStore()
+        self.records: dict[str, OutboxRecord] = {}
+        self.leases: dict[str, tuple[str, datetime]] = {}
+
+    async def add(self, records: Sequence[OutboxRecord]) -> None:
+        for record in records:
+            if record.id in self.records:
+                raise ValueError(f"duplicate outbox id {record.id}")
+        for record in records:
+            self.records[record.id] = _in_utc(record)
+
+    async def claim(
+        self, *, owner: str, now: datetime, lease_until: datetime, limit: int
+    ) -> list[OutboxRecord]:
+        due = sorted(
+            (
+                r
+                for r in self.records.values()
+                if r.status is DeliveryStatus.PENDING
+                and r.next_attempt_at <= now
+                and (r.id not in self.leases or self.leases[r.id][1] < now)
+            ),
+            key=lambda r: (r.next_attempt_at, r.id),
+        )[:limit]
+        for record in due:
+            self.leases[record.id] = (owner, lease_until)
+        return due
+
+    async def settle(self, record: OutboxRecord, *, owner: str) -> bool:
+        lease = self.leases.get(record.id)
+        if lease is None or lease[0] != owner:
+            return False
+        del self.leases[record.id]
+        self.records[record.id] = _in_utc(record)
+        return True
+
+    async def redeliver(self, record_id: str, *, now: datetime) -> OutboxRecord | None:
+        record = self.records.get(record_id)
+        if record is None:
+            return None
+        self.leases.pop(record_id, None)
+        self.records[record_id] = _in_utc(
+            msgspec.structs.replace(
+                record,
+                status=DeliveryStatus.PENDING,
+                attempts=0,
+                next_attempt_at=now,
+                last_error=None,
+                settled_at=None,
+            )
+        )
+        return self.records[record_id]
+
+    async def get(self, record_id: str) -> OutboxRecord | None:
+        return self.records.get(record_id)
+
+    async def list(self, *, limit: int = 100) -> list[OutboxRecord]:
+        newest = sorted(self.records.values(), key=lambda r: (r.created_at, r.id), reverse=True)
+        return newest[:limit]
+
+
+class FakeDatabase:
+    """A store of record (what bootstrap's Database protocol asks) made of the fakes."""
+
+    def __init__(self) -> None:
+        self.outbox: FakeOutbox | None = FakeOutbox()
+        self.connections = FakeConnectionStore(self.outbox)
         self.api_keys = FakeApiKeyStore()
 
     async def ping(self) -> None:

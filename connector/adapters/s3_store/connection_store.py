@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 
 import msgspec
 
@@ -11,6 +11,7 @@ from connector.adapters.s3_store.codec import decode_connection, encode_connecti
 from connector.adapters.s3_store.layout import id_of, object_key
 from connector.adapters.s3_store.objects import S3Objects
 from connector.adapters.s3_store.records import Records
+from connector.domain.events import OutboxRecord
 from connector.domain.models import Connection
 from connector.errors import ConnectorError, InternalError, VersionConflictError
 
@@ -44,8 +45,15 @@ class S3ConnectionStore:
         read = await self._records.read(user_id)
         return None if read is None else read[0]
 
-    async def put(self, connection: Connection, *, expected_version: int | None) -> Connection:
+    async def put(
+        self,
+        connection: Connection,
+        *,
+        expected_version: int | None,
+        outbox: Sequence[OutboxRecord] = (),
+    ) -> Connection:
         """Create (expected_version None) or replace while the stored version is expected."""
+        _refuse_events(outbox)
         user_id = connection.user_id
         etag: str | None = None
         if expected_version is not None:
@@ -64,9 +72,10 @@ class S3ConnectionStore:
         await self._index(connection.sub, user_id)
         return stored
 
-    async def delete(self, user_id: str) -> bool:
+    async def delete(self, user_id: str, *, outbox: Sequence[OutboxRecord] = ()) -> bool:
         """Remove the user's connection and its index entry; True if there was one. A document
         that does not decode is deleted all the same (POST /disconnect)."""
+        _refuse_events(outbox)
         try:
             read = await self._records.read(user_id)
         except InternalError:
@@ -132,3 +141,10 @@ def _stale(user_id: str, expected_version: int) -> VersionConflictError:
     return VersionConflictError(
         f"the connection of {user_id!r} is not at version {expected_version}"
     )
+
+
+def _refuse_events(outbox: Sequence[OutboxRecord]) -> None:
+    # The s3:// store has no outbox yet; bootstrap refuses webhooks with it at start-up, so
+    # reaching this is a wiring error, never a silently dropped event.
+    if outbox:
+        raise ValueError("the s3:// store keeps no webhook outbox")

@@ -9,6 +9,7 @@ from connector.adapters.s3_store.api_key_store import S3ApiKeyStore
 from connector.adapters.s3_store.connection_store import S3ConnectionStore
 from connector.adapters.s3_store.layout import VARIABLE, S3Layout, object_key
 from connector.adapters.s3_store.objects import S3Objects
+from connector.domain.ports import Outbox
 from connector.errors import ConfigurationError, ConnectorError, VersionConflictError
 
 CONDITIONAL_WRITES_VARIABLE = "CONNECTOR_DATABASE_CONDITIONAL_WRITES"
@@ -27,6 +28,7 @@ class S3Database:
         self.layout = objects.layout
         self.connections = S3ConnectionStore(objects)
         self.api_keys = S3ApiKeyStore(objects)
+        self.outbox: Outbox | None = None  # no webhook outbox on s3:// (refused at start-up)
 
     @classmethod
     async def open(

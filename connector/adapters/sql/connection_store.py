@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import msgspec
 from sqlalchemy import Executable, Result, RowMapping, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from connector.adapters.sql.outbox import add_records
 from connector.adapters.sql.tables import connections
+from connector.domain.events import OutboxRecord
 from connector.domain.models import Connection, ConnectionStatus, SealedTokens
 from connector.errors import VersionConflictError
 
@@ -32,13 +34,25 @@ class SqlConnectionStore:
         row = result.mappings().first()
         return None if row is None else _connection_from(row)
 
-    async def put(self, connection: Connection, *, expected_version: int | None) -> Connection:
-        """Create (expected_version None) or replace while the stored version is expected."""
+    async def put(
+        self,
+        connection: Connection,
+        *,
+        expected_version: int | None,
+        outbox: Sequence[OutboxRecord] = (),
+    ) -> Connection:
+        """Create (expected_version None) or replace while the stored version is expected;
+        the outbox records in the same transaction."""
         values = _values_of(connection)
         if expected_version is None:
             created = insert(connections).values(**values, version=1)
+
+            async def create(conn: AsyncConnection) -> None:
+                await conn.execute(created)
+                await add_records(conn, outbox)
+
             try:
-                await self._database.write(lambda conn: conn.execute(created))
+                await self._database.write(create)
             except IntegrityError as exc:
                 # The primary key is the only constraint a well-formed connection can break.
                 raise VersionConflictError(
@@ -51,18 +65,29 @@ class SqlConnectionStore:
             .where(connections.c.version == expected_version)
             .values(**_without_key(values), version=expected_version + 1)
         )
-        replaced = (await self._database.write(lambda conn: conn.execute(statement))).rowcount
-        if replaced != 1:
-            raise VersionConflictError(
-                f"the connection of {connection.user_id!r} is not at version {expected_version}"
-            )
+
+        async def replace(conn: AsyncConnection) -> None:
+            if (await conn.execute(statement)).rowcount != 1:
+                # Raised inside the transaction: the outbox records roll back with it.
+                raise VersionConflictError(
+                    f"the connection of {connection.user_id!r} is not at version {expected_version}"
+                )
+            await add_records(conn, outbox)
+
+        await self._database.write(replace)
         return msgspec.structs.replace(connection, version=expected_version + 1)
 
-    async def delete(self, user_id: str) -> bool:
-        """Remove the user's connection; True if there was one."""
+    async def delete(self, user_id: str, *, outbox: Sequence[OutboxRecord] = ()) -> bool:
+        """Remove the user's connection; True if there was one (the outbox records with it)."""
         statement = delete(connections).where(connections.c.user_id == user_id)
-        result = await self._database.write(lambda conn: conn.execute(statement))
-        return result.rowcount > 0
+
+        async def remove(conn: AsyncConnection) -> bool:
+            removed = (await conn.execute(statement)).rowcount > 0
+            if removed:
+                await add_records(conn, outbox)
+            return bool(removed)
+
+        return await self._database.write(remove)
 
     async def find_by_sub(self, sub: str, *, limit: int = 2) -> list[Connection]:
         """The connections holding this Cognito account, by user id (indexed on `sub`)."""

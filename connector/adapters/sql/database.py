@@ -15,11 +15,13 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, event, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.ext import asyncio as sqlalchemy_asyncio
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from connector.adapters.sql.api_key_store import SqlApiKeyStore
 from connector.adapters.sql.connection_store import SqlConnectionStore
 from connector.adapters.sql.failures import sql_failures_translated
+from connector.adapters.sql.outbox import SqlOutbox
 from connector.errors import ConfigurationError
 
 VARIABLE = "CONNECTOR_DATABASE_URL"
@@ -54,6 +56,7 @@ class SqlDatabase:
         self._abandoned: set[asyncio.Task[Any]] = set()
         self.connections = SqlConnectionStore(self)
         self.api_keys = SqlApiKeyStore(self)
+        self.outbox: SqlOutbox | None = SqlOutbox(self)
 
     @classmethod
     def from_url(cls, url: str, *, timeout: float = DEFAULT_TIMEOUT) -> SqlDatabase:
@@ -183,7 +186,7 @@ def _parse(url: str) -> URL:
 def _create_engine(url: URL, timeout: float) -> AsyncEngine:
     # hide_parameters: bound values (sealed tokens, key hashes) stay out of errors and logs.
     if url.drivername == "postgresql+asyncpg":
-        return create_async_engine(
+        return _create_async_engine(
             url,
             # A pooled connection the server dropped (a restart, a failover) is found by a
             # ping at checkout and replaced, instead of failing the request that drew it.
@@ -196,7 +199,7 @@ def _create_engine(url: URL, timeout: float) -> AsyncEngine:
     if not path or path == ":memory:" or path.startswith("file:"):
         raise ConfigurationError(VARIABLE, "a SQLite URL needs a file path")
     _ensure_directory(Path(path).parent)
-    engine = create_async_engine(url, pool_timeout=timeout, hide_parameters=True)
+    engine = _create_async_engine(url, pool_timeout=timeout, hide_parameters=True)
     event.listen(engine.sync_engine, "connect", _configure_sqlite)
     return engine
 
@@ -248,3 +251,9 @@ def _is_at_head(connection: Connection) -> bool:
     heads = ScriptDirectory.from_config(_alembic_config(connection)).get_heads()
     current = MigrationContext.configure(connection).get_current_heads()
     return set(current) == set(heads)
+
+
+def _create_async_engine(*args: Any, **kwargs: Any) -> AsyncEngine:
+    # Looked up when called, not bound at import: OpenTelemetry's SQLAlchemy instrumentation
+    # wraps the module's function, whenever the tracing starts.
+    return sqlalchemy_asyncio.create_async_engine(*args, **kwargs)

@@ -1,4 +1,4 @@
-"""The SQL schema in SQLAlchemy Core: the `connections` and `api_keys` tables."""
+"""The SQL schema in SQLAlchemy Core: the `connections`, `api_keys` and `webhook_outbox` tables."""
 
 from __future__ import annotations
 
@@ -91,4 +91,25 @@ api_keys = Table(
     Column("created_at", UtcDateTime, nullable=False),
     Column("revoked_at", UtcDateTime, nullable=True),
     Column("role", String(2048), nullable=True),  # an IAM role ARN (role elevation)
+)
+
+# Webhook events waiting for (or done with) delivery, written in the transaction of the change.
+webhook_outbox = Table(
+    "webhook_outbox",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("event_id", String(64), nullable=False),
+    Column("endpoint", Text, nullable=False),
+    Column("type", String(64), nullable=False),
+    Column("user_id", USER_ID, nullable=False),
+    Column("payload", Text, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("next_attempt_at", UtcDateTime, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("last_error", Text, nullable=True),
+    Column("settled_at", UtcDateTime, nullable=True),
+    Column("lease_owner", String(64), nullable=True),
+    Column("lease_until", UtcDateTime, nullable=True),
+    Index("ix_webhook_outbox_due", "status", "next_attempt_at"),
 )

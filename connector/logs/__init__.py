@@ -1,0 +1,1 @@
+"""Logging: the request context every line carries, redaction, JSON or console output, audit."""
