@@ -20,6 +20,7 @@ from connector.api.guards import SECURITY_COMPONENTS
 from connector.api.health import HealthController, Readiness
 from connector.api.metrics import PROMETHEUS, MetricsController
 from connector.api.oauth import CallbackController, ConnectController
+from connector.api.rate_limiting import RateLimitFieldsMiddleware, enforce_rate_limits
 from connector.api.request import ConnectorRequest
 from connector.api.rpc import RpcController
 from connector.api.s3 import S3Controller
@@ -71,7 +72,9 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
             RpcController,
             MetricsController,
         ],
-        middleware=[PROMETHEUS.middleware],
+        middleware=[PROMETHEUS.middleware, RateLimitFieldsMiddleware()],
+        # Once per request, after every guard: the key, user and scope class are known.
+        before_request=enforce_rate_limits,
         request_class=ConnectorRequest,
         dependencies=SERVICES,
         exception_handlers=EXCEPTION_HANDLERS,

@@ -11,6 +11,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from connector.adapters.aws_clients import AwsClients
 from connector.adapters.aws_errors import map_aws_error
 from connector.domain.aws import AwsCredentials
+from connector.domain.ports import UpstreamBudget
 from connector.errors import ErrorCode, InternalError
 from connector.settings import CognitoSettings
 
@@ -19,6 +20,12 @@ _AWS_ERRORS = (ClientError, BotoCoreError)
 # STS RoleSessionName: 2-64 characters of [\w+=,.@-].
 _SESSION_NAME_FORBIDDEN = re.compile(r"[^\w+=,.@-]", re.ASCII)
 _SESSION_NAME_MAX = 64
+# The Cognito Identity operations whose calls are budgeted (STS is not Cognito's quota).
+_BUDGETED = {
+    "get_id": "GetId",
+    "get_credentials_for_identity": "GetCredentialsForIdentity",
+    "get_open_id_token": "GetOpenIdToken",
+}
 
 
 def role_session_name(identity_id: str) -> str:
@@ -30,6 +37,7 @@ def role_session_name(identity_id: str) -> str:
 class CognitoIdentityBroker:
     """ID token -> identity id -> temporary credentials, with unsigned (public) calls only.
 
+    Every Cognito Identity call first takes its share of `budget` (shared by the replicas).
     The enhanced flow asks Cognito Identity for credentials of the pool's authenticated role;
     with `role_arn` the basic flow gets an OpenID token and assumes that role through STS.
     """
@@ -41,7 +49,9 @@ class CognitoIdentityBroker:
         *,
         role_arn: str | None = None,
         session_seconds: int = 3600,
+        budget: UpstreamBudget | None = None,
     ) -> None:
+        self._budget = budget
         self._pool_id = settings.identity_pool_id
         self._logins_key = settings.logins_key
         self._clients = clients
@@ -89,6 +99,9 @@ class CognitoIdentityBroker:
 
     async def _call(self, service: str, method: str, **params: Any) -> Any:
         # Unsigned: these Cognito Identity and STS calls carry the user's token instead.
+        operation = _BUDGETED.get(method)
+        if self._budget is not None and operation is not None:
+            await self._budget.spend(operation)  # over budget: refused before AWS sees it
         client = self._clients.in_pool(service, None)
         try:
             return await self._clients.run(getattr(client, method), **params)

@@ -19,6 +19,7 @@ from connector.api.inline_budget import InlineBudget
 from connector.api.jsonrpc import METHOD_NOT_FOUND, Call, RpcFaultError, RpcResponse, parse
 from connector.api.responses import error_responses
 from connector.api.rpc_methods import METHODS, Context
+from connector.domain.rate_limits import scope_class
 from connector.errors import ConnectorError, InternalError, ValidationError
 from connector.services.access import require_scope
 from connector.settings import RpcSettings
@@ -161,6 +162,10 @@ async def _run(context: Context, call: Call) -> RpcResponse:
     try:
         if method.scope is not None:
             require_scope(context.caller, method.scope)
+        # Each call counts, as its REST twin would: over a limit, this call is RATE_LIMITED.
+        await context.services.rate_limits.admit(
+            context.caller.id, getattr(params, "user_id", None), scope_class(method.scope)
+        )
         result = ok(await method.run(context, params))
     except RpcFaultError as fault:  # params only a method can check (putObject's base64)
         return fault.response(call.id)

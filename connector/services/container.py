@@ -12,6 +12,7 @@ from connector.services.disconnect import DisconnectService
 from connector.services.functions import FunctionService
 from connector.services.health import HealthService
 from connector.services.oauth_flow import OAuthFlowService
+from connector.services.rate_limits import RateLimits
 from connector.services.s3 import S3Service
 from connector.services.tokens import TokenService
 
@@ -36,6 +37,7 @@ class Services:
     api_keys: ApiKeyService
     connections: ConnectionService
     health: HealthService
+    rate_limits: RateLimits
     oauth_services: OAuthServices | None = None
 
     def oauth(self) -> OAuthServices:
