@@ -2,8 +2,9 @@
 redis:// caches, its in-process storage for memory://.
 
 Each counter is one `limits` fixed-window counter whose key names its clock-aligned window, so
-a hit is one atomic INCRBY-and-EXPIRE script on Redis (never a read then a write) and the
-window's reset is known without asking Redis. The counters of one request are hit together.
+a hit is `limits`' atomic INCRBY-and-EXPIRE script (never a read then a write) and the
+window's reset is known without asking Redis. On Redis the counters of one hit run their
+scripts in one MULTI/EXEC: one round trip per request, and all of its counters or none.
 """
 
 from __future__ import annotations
@@ -15,9 +16,11 @@ from typing import Any
 
 import redis.exceptions
 from limits import RateLimitItemPerSecond
-from limits.aio.storage import MemoryStorage, RedisStorage, Storage
+from limits.aio.storage import MemoryStorage, RedisStorage
+from limits.aio.storage.redis.bridge import RedisBridge
+from limits.aio.storage.redis.redispy import RedispyBridge
 from prometheus_client import Counter as PrometheusCounter
-from redis.asyncio import ConnectionPool
+from redis.asyncio import ConnectionPool, Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
@@ -56,7 +59,7 @@ class LimitsRateLimiter:
 
     def __init__(
         self,
-        storage: Storage,
+        storage: MemoryStorage | RedisStorage,
         *,
         deadline: float = 1.0,
         retry_interval: float = 2.0,
@@ -65,23 +68,27 @@ class LimitsRateLimiter:
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self._storage = storage
+        self._transaction = (
+            _Transaction(storage.bridge) if isinstance(storage, RedisStorage) else None
+        )
         self._deadline = deadline
         self._pool = pool
         self._clock = clock
         self._breaker = CircuitBreaker(retry_interval, monotonic=monotonic)
 
     async def hit(self, counters: Sequence[Counter]) -> list[Usage]:
-        """One more unit on each counter (concurrently); their usage after it."""
+        """One more unit on each counter; their usage after it."""
         admission = self._breaker.admit()
         if admission is Admission.REFUSED:
             raise CacheUnavailableError("rate-limit store unavailable (skipped after a failure)")
         now = self._clock()
+        keys = [_key_of(c, now) for c in counters]
         try:
             async with asyncio.timeout(self._deadline):
-                answers = await asyncio.gather(
-                    *(self._incr(c, now) for c in counters), return_exceptions=True
-                )
-            counts = [_count(answer) for answer in answers]
+                if self._transaction is not None:
+                    counts = await self._transaction.incr(keys)
+                else:
+                    counts = [await self._storage.incr(key, expiry) for key, expiry in keys]
         except _UNAVAILABLE as exc:
             self._breaker.failed()
             raise CacheUnavailableError("rate-limit store unavailable") from exc
@@ -97,11 +104,6 @@ class LimitsRateLimiter:
             for c, used in zip(counters, counts, strict=True)
         ]
 
-    async def _incr(self, counter: Counter, now: float) -> int:
-        item = RateLimitItemPerSecond(counter.rate.amount, counter.rate.seconds)
-        window, _ = window_of(counter.rate, now)
-        return await self._storage.incr(item.key_for(counter.name, str(window)), item.get_expiry())
-
     async def close(self) -> None:
         """Release the pool (Redis), or drop the counters (in process)."""
         if self._pool is not None:
@@ -110,10 +112,33 @@ class LimitsRateLimiter:
             await self._storage.reset()
 
 
-def _count(answer: int | BaseException) -> int:
-    if isinstance(answer, BaseException):
-        raise answer
-    return int(answer)
+def _key_of(counter: Counter, now: float) -> tuple[str, int]:
+    """`limits`' key of the counter's current window, and the expiry the key gets."""
+    item = RateLimitItemPerSecond(counter.rate.amount, counter.rate.seconds)
+    window, _ = window_of(counter.rate, now)
+    return item.key_for(counter.name, str(window)), item.get_expiry()
+
+
+_INCR_EXPIRE = RedisBridge.SCRIPT_INCR_EXPIRE.decode()
+
+
+class _Transaction:
+    """`limits`' INCRBY-and-EXPIRE script for each counter of a hit, in one MULTI/EXEC on the
+    storage's keys. The script goes as EVAL (Redis caches it by digest): no NOSCRIPT retry can
+    count a counter twice, and no SCRIPT EXISTS costs a second round trip."""
+
+    def __init__(self, bridge: RedisBridge) -> None:
+        client = bridge.get_connection() if isinstance(bridge, RedispyBridge) else None
+        if not isinstance(client, Redis):
+            raise TypeError("rate limits on Redis need limits' redis-py implementation")
+        self._bridge: RedisBridge = bridge
+        self._client: Redis = client
+
+    async def incr(self, keys: Sequence[tuple[str, int]]) -> list[int]:
+        async with self._client.pipeline(transaction=True) as transaction:
+            for key, expiry in keys:
+                transaction.eval(_INCR_EXPIRE, 1, self._bridge.prefixed_key(key), expiry, 1)
+            return [int(count) for count in await transaction.execute()]
 
 
 def redis_rate_limiter(

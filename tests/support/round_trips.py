@@ -1,7 +1,7 @@
 """Counts of the round trips a request makes, taken at the drivers: SQL statements, Redis
 commands, AWS HTTP requests by service. Counting beats timing: a warm request must make none
-but the rate limiter's hits, counted apart (`rate_limit`: one atomic script per counter, sent
-together)."""
+but the rate limiter's one transaction, counted apart (`rate_limit`). A pipeline is one round
+trip, whatever it holds."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from botocore.endpoint import Endpoint
-from redis.asyncio.client import Redis
+from redis.asyncio.client import Pipeline, Redis
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
@@ -25,7 +25,7 @@ class RoundTrips:
         self.redis: Counter[str] = Counter()
         self.aws: Counter[str] = Counter()
         self.rate_limit = 0
-        """Hits of rate-limit counters (not in `redis` nor in `total`)."""
+        """Round trips of the rate limiter (not in `redis` nor in `total`)."""
 
     def reset(self) -> None:
         self.sql = 0
@@ -39,9 +39,9 @@ class RoundTrips:
 
 
 def _is_rate_limit_hit(args: tuple[Any, ...]) -> bool:
-    """EVALSHA sha numkeys key…: a rate-limit counter's key holds the limiter's namespace."""
+    """EVAL(SHA) script numkeys key…: a rate-limit counter's key holds the limiter's namespace."""
     return (
-        str(args[0]).upper() == "EVALSHA"
+        str(args[0]).upper() in {"EVAL", "EVALSHA"}
         and len(args) > 3
         and f"{RATE_LIMIT_NAMESPACE}:" in str(args[3])
     )
@@ -63,6 +63,15 @@ def counting_round_trips(monkeypatch: pytest.MonkeyPatch) -> Iterator[RoundTrips
             trips.redis[str(args[0]).upper()] += 1
         return await real_command(self, *args, **options)
 
+    real_execute = Pipeline.execute
+
+    async def execute(self: Pipeline, raise_on_error: bool = True) -> Any:
+        if any(_is_rate_limit_hit(args) for args, _ in self.command_stack):
+            trips.rate_limit += 1
+        elif self.command_stack:
+            trips.redis["PIPELINE"] += 1
+        return await real_execute(self, raise_on_error)
+
     real_request = Endpoint.make_request
 
     def request(self: Endpoint, *args: Any, **kwargs: Any) -> Any:
@@ -70,6 +79,7 @@ def counting_round_trips(monkeypatch: pytest.MonkeyPatch) -> Iterator[RoundTrips
         return real_request(self, *args, **kwargs)
 
     monkeypatch.setattr(Redis, "execute_command", command)
+    monkeypatch.setattr(Pipeline, "execute", execute)
     monkeypatch.setattr(Endpoint, "make_request", request)
     event.listen(Engine, "before_cursor_execute", on_statement)
     try:
