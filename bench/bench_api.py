@@ -20,7 +20,7 @@ from pathlib import Path
 import httpx
 from cryptography.fernet import Fernet
 from litestar import Litestar, get
-from seeding import seed_alice
+from seeding import UNREACHED_LIMITS, seed_alice
 
 from connector.app import create_app
 from connector.bootstrap import build_container
@@ -59,6 +59,7 @@ async def main(requests: int) -> None:
             {
                 "CONNECTOR_DATABASE_URL": f"sqlite+aiosqlite:///{Path(tmp) / 'bench.db'}",
                 "CONNECTOR_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
+                **UNREACHED_LIMITS,
             }
         )
         container = await build_container(settings)

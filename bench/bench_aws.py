@@ -29,7 +29,7 @@ import httpx
 import msgspec
 from cryptography.fernet import Fernet
 from moto.server import ThreadedMotoServer
-from seeding import seed_alice
+from seeding import UNREACHED_LIMITS, seed_alice
 
 from connector.app import create_app
 from connector.bootstrap import build_container
@@ -90,6 +90,7 @@ async def main(requests: int) -> None:
             {
                 "CONNECTOR_DATABASE_URL": f"sqlite+aiosqlite:///{Path(tmp) / 'bench.db'}",
                 "CONNECTOR_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
+                **UNREACHED_LIMITS,
                 # Cognito is configured but never called: the credentials below are cached.
                 "AWS_COGNITO_DOMAIN": "http://127.0.0.1:9",
                 "AWS_COGNITO_CLIENT_ID": "bench",

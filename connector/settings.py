@@ -303,24 +303,15 @@ class Settings:
 def _rate_limits(env: _Env) -> RateLimitSettings:
     defaults = RateLimitSettings()
     classes = tuple(c.value for c in ScopeClass)
+
+    def by_class(name: str, default: dict[ScopeClass, Rate]) -> dict[ScopeClass, Rate]:
+        rates = env.rates(name, {str(c): rate for c, rate in default.items()}, classes)
+        return {ScopeClass(c): rate for c, rate in rates.items()}
+
     return RateLimitSettings(
         enabled=env.flag("CONNECTOR_RATE_LIMITS_ENABLED", True),
-        per_key={
-            ScopeClass(name): rate
-            for name, rate in env.rates(
-                "CONNECTOR_RATE_LIMITS_PER_KEY",
-                {str(k): v for k, v in defaults.per_key.items()},
-                classes,
-            ).items()
-        },
-        per_user={
-            ScopeClass(name): rate
-            for name, rate in env.rates(
-                "CONNECTOR_RATE_LIMITS_PER_USER",
-                {str(k): v for k, v in defaults.per_user.items()},
-                classes,
-            ).items()
-        },
+        per_key=by_class("CONNECTOR_RATE_LIMITS_PER_KEY", defaults.per_key),
+        per_user=by_class("CONNECTOR_RATE_LIMITS_PER_USER", defaults.per_user),
         cognito=env.rates("CONNECTOR_COGNITO_BUDGETS", defaults.cognito, COGNITO_OPERATIONS),
     )
 
