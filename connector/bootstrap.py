@@ -313,9 +313,9 @@ def open_rate_limiter(settings: Settings, stack: AsyncExitStack) -> RateLimiter:
 
 def count_unchecked(check: str) -> None:
     """One limit check skipped because its store did not answer (a Prometheus counter)."""
-    from connector.adapters.rate_limiter import UNCHECKED  # noqa: PLC0415
+    from connector.adapters.rate_limiter import UNCHECKED_METRIC  # noqa: PLC0415
 
-    UNCHECKED.labels(check=check).inc()
+    UNCHECKED_METRIC.labels(check=check).inc()
 
 
 async def build_container(

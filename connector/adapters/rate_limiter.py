@@ -31,7 +31,7 @@ from connector.errors import CacheUnavailableError, ConfigurationError
 RATE_LIMIT_NAMESPACE = "ratelimit"
 """Keys are `<cache prefix>ratelimit:…`: apart from the cache's, and easy to tell in Redis."""
 
-UNCHECKED = PrometheusCounter(
+UNCHECKED_METRIC = PrometheusCounter(
     "connector_rate_limits_unchecked",
     "Limit checks skipped (the request or Cognito call passed) because the store did not answer",
     ["check"],

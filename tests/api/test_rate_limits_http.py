@@ -212,6 +212,7 @@ async def test_with_redis_unreachable_requests_pass_without_fields_logged_and_co
                     for n in range(PER_KEY + 3)
                 ]
                 took = time.monotonic() - started
+            exposed = (await http.get("/metrics")).text
     finally:
         await container.close()
     assert [a.status_code for a in answers] == [404] * (PER_KEY + 3)  # never 429 nor 500
@@ -219,4 +220,5 @@ async def test_with_redis_unreachable_requests_pass_without_fields_logged_and_co
     assert took < 3.0  # a refused port fails fast; the breaker skips it after
     after = REGISTRY.get_sample_value(UNCHECKED_SERIES, {"check": "requests"})
     assert (after or 0) - (before or 0) == PER_KEY + 3
+    assert f'{UNCHECKED_SERIES}{{check="requests"}}' in exposed
     assert any("rate limits not checked" in r.getMessage() for r in caplog.records)
