@@ -10,6 +10,7 @@ scripts in one MULTI/EXEC: one round trip per request, and all of its counters o
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -25,7 +26,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
 from connector.adapters.circuit_breaker import Admission, CircuitBreaker
-from connector.domain.rate_limits import Counter, Usage, window_of
+from connector.domain.rate_limits import Counter, Rate, Usage, window_of
 from connector.errors import CacheUnavailableError, ConfigurationError
 
 RATE_LIMIT_NAMESPACE = "ratelimit"
@@ -84,11 +85,11 @@ class LimitsRateLimiter:
         now = self._clock()
         keys = [_key_of(c, now) for c in counters]
         try:
-            async with asyncio.timeout(self._deadline):
-                if self._transaction is not None:
+            if self._transaction is None:  # in process: nothing to wait for
+                counts = [await self._storage.incr(key, expiry) for key, expiry in keys]
+            else:
+                async with asyncio.timeout(self._deadline):
                     counts = await self._transaction.incr(keys)
-                else:
-                    counts = [await self._storage.incr(key, expiry) for key, expiry in keys]
         except _UNAVAILABLE as exc:
             self._breaker.failed()
             raise CacheUnavailableError("rate-limit store unavailable") from exc
@@ -112,9 +113,15 @@ class LimitsRateLimiter:
             await self._storage.reset()
 
 
+@functools.lru_cache(maxsize=256)
+def _item(rate: Rate) -> RateLimitItemPerSecond:
+    """`limits`' item for a rate (a handful of rates are configured: built once each)."""
+    return RateLimitItemPerSecond(rate.amount, rate.seconds)
+
+
 def _key_of(counter: Counter, now: float) -> tuple[str, int]:
     """`limits`' key of the counter's current window, and the expiry the key gets."""
-    item = RateLimitItemPerSecond(counter.rate.amount, counter.rate.seconds)
+    item = _item(counter.rate)
     window, _ = window_of(counter.rate, now)
     return item.key_for(counter.name, str(window)), item.get_expiry()
 
