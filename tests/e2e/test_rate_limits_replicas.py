@@ -5,7 +5,6 @@ admit together is the limit, and what reaches Cognito is the budget, never three
 from __future__ import annotations
 
 import asyncio
-import time
 from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
@@ -16,7 +15,7 @@ import pytest
 from botocore.endpoint import Endpoint
 from support.aws_world import connect_alice, headers
 from support.oauth_world import CognitoWorld, Instance, query_of
-from support.replicas import empty_tables, shared_world
+from support.replicas import clear_of_window_end, empty_tables, shared_world
 
 from connector.errors import ErrorCode
 from connector.sandbox.hosted_ui import KeySet
@@ -36,12 +35,9 @@ async def stack(postgres_url: str) -> AsyncIterator[AsyncExitStack]:
 
 
 @pytest.fixture(autouse=True)
-def clear_of_the_window_end() -> None:
-    """Day-long windows are crossed by a run only near midnight UTC: wait that out, so the
-    counts below are one window's."""
-    left = DAY - time.time() % DAY
-    if left < 30:
-        time.sleep(left + 0.5)
+def one_window() -> None:
+    """Day-long windows are crossed by a run only near midnight UTC: that is waited out."""
+    clear_of_window_end(DAY)
 
 
 async def replicas_of(world: CognitoWorld) -> list[Instance]:
