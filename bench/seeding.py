@@ -7,6 +7,14 @@ from typing import Any
 
 from connector.domain.models import Connection, ConnectionStatus, SealedTokens
 
+_UNREACHED = ", ".join(f"{c}=100000000/day" for c in ("connect", "read", "write", "credentials"))
+UNREACHED_LIMITS = {
+    "CONNECTOR_RATE_LIMITS_PER_KEY": _UNREACHED,
+    "CONNECTOR_RATE_LIMITS_PER_USER": _UNREACHED,
+}
+"""Rate limits no benchmark reaches: every request is still counted (that cost is measured),
+none is refused."""
+
 
 async def seed_alice(container: Any, *, identity_id: str | None = None) -> dict[str, str]:
     """Store alice's connection (tokens sealed, valid for an hour) and create a key with the

@@ -25,6 +25,7 @@ from connector.api.mcp.endpoint import McpEndpoint
 from connector.api.metrics import MetricsController
 from connector.api.oauth import CallbackController, ConnectController
 from connector.api.observe import ObserveMiddleware
+from connector.api.rate_limiting import RateLimitFieldsMiddleware, enforce_rate_limits
 from connector.api.request import ConnectorRequest
 from connector.api.rpc import RpcController
 from connector.api.s3 import S3Controller
@@ -89,7 +90,9 @@ def create_app(
             mcp.route(),
             McpDiscoveryController,
         ],
-        middleware=[ObserveMiddleware],
+        middleware=[ObserveMiddleware, RateLimitFieldsMiddleware()],
+        # Once per request, after every guard: the key, user and scope class are known.
+        before_request=enforce_rate_limits,
         request_class=ConnectorRequest,
         dependencies=SERVICES,
         exception_handlers=EXCEPTION_HANDLERS,

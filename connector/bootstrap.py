@@ -12,12 +12,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from connector.domain.ports import ApiKeyStore, Cache, Cipher, Clock, ConnectionStore, Outbox
+from connector.domain.ports import (
+    ApiKeyStore,
+    Cache,
+    Cipher,
+    Clock,
+    ConnectionStore,
+    Outbox,
+    RateLimiter,
+    UpstreamBudget,
+)
 from connector.errors import ConfigurationError
 from connector.services.acting import ActingAsUser
 from connector.services.agents import AgentAccess, UserModePolicy
 from connector.services.api_keys import ApiKeyService
 from connector.services.clock import SystemClock
+from connector.services.cognito_budget import CognitoBudget
 from connector.services.connections import ConnectionService
 from connector.services.container import OAuthServices, Services
 from connector.services.credentials import CredentialService
@@ -28,6 +38,7 @@ from connector.services.oauth_flow import OAuthFlowService
 from connector.services.outage_log import OutageLog
 from connector.services.periodic import every
 from connector.services.process_layer import ProcessLayer
+from connector.services.rate_limits import RateLimits
 from connector.services.reencryption import Reencryptor
 from connector.services.s3 import S3Service
 from connector.services.single_flight import DistributedLock
@@ -209,6 +220,7 @@ def build_oauth(
     aws_clients: AwsClients,
     layer: ProcessLayer,
     cache_outages: OutageLog,
+    cognito_budget: UpstreamBudget,
 ) -> OAuthServices:
     """The Cognito side: the Hosted UI client, the JWT verifier and the services over them."""
     # Imported here: a connector without Cognito never loads authlib or python-jose, and the
@@ -223,7 +235,11 @@ def build_oauth(
 
     budget = settings.deadlines.cognito_seconds
     provider = CognitoOAuthClient(
-        cognito, redirect_uri=settings.server.callback_url, transport=http_transport, timeout=budget
+        cognito,
+        redirect_uri=settings.server.callback_url,
+        transport=http_transport,
+        timeout=budget,
+        budget=cognito_budget,
     )
     stack.push_async_callback(provider.close)
     jwks_http = httpx.AsyncClient(
@@ -270,6 +286,7 @@ def build_oauth(
             session_seconds=cognito.session_seconds,
             session_name_key=session_name_key(settings),
             always_hash_names=settings.sessions.session_names == "hash",
+            budget=cognito_budget,
         ),
         cache=tolerant,
         cipher=cipher,
@@ -378,6 +395,29 @@ async def open_process_layer(settings: Settings, stack: AsyncExitStack) -> Proce
     return layer
 
 
+def open_rate_limiter(settings: Settings, stack: AsyncExitStack) -> RateLimiter:
+    """The counters of rate limits and Cognito budgets: on the deployment's Redis (shared by
+    every replica, with the cache's timeouts), or in this process for memory://."""
+    from connector.adapters.rate_limiter import create_rate_limiter  # noqa: PLC0415
+
+    limiter = create_rate_limiter(
+        settings.cache.url,
+        prefix=settings.cache.prefix,
+        socket_timeout=settings.cache.socket_timeout,
+        connect_timeout=settings.cache.connect_timeout,
+        retry_interval=settings.cache.retry_interval,
+    )
+    stack.push_async_callback(limiter.close)
+    return limiter
+
+
+def count_unchecked(check: str) -> None:
+    """One limit check skipped because its store did not answer (a Prometheus counter)."""
+    from connector.adapters.rate_limiter import UNCHECKED_METRIC  # noqa: PLC0415
+
+    UNCHECKED_METRIC.labels(check=check).inc()
+
+
 async def build_container(
     settings: Settings,
     *,
@@ -410,6 +450,10 @@ async def build_container(
         layer = await open_process_layer(settings, stack)
         # One outage of the cache is one warning, whichever component meets it first.
         cache_outages = OutageLog()
+        limiter = open_rate_limiter(settings, stack)
+        rate_limits = RateLimits(
+            limiter, settings.rate_limits, outages=cache_outages, on_unchecked=count_unchecked
+        )
         tolerant = TolerantCache(cache, outages=cache_outages)
         events, delivery = _webhooks(settings, database, clock, stack)
         connections = ConnectionService(
@@ -435,6 +479,12 @@ async def build_container(
                 aws_clients=aws_clients,
                 layer=layer,
                 cache_outages=cache_outages,
+                cognito_budget=CognitoBudget(
+                    limiter,
+                    settings.rate_limits.cognito,
+                    outages=cache_outages,
+                    on_unchecked=count_unchecked,
+                ),
             )
     except BaseException:
         await stack.aclose()
@@ -444,6 +494,7 @@ async def build_container(
         api_keys=api_keys,
         connections=connections,
         health=HealthService(database.ping, cache.ping),
+        rate_limits=rate_limits,
         oauth_services=oauth,
         agent_access=build_agent_access(
             settings,

@@ -11,6 +11,7 @@ from typing import Literal
 from urllib.parse import urlsplit
 
 from connector.domain.models import ROLE_ARN
+from connector.domain.rate_limits import Rate, ScopeClass
 from connector.errors import ConfigurationError
 from connector.webhook_settings import WebhookSettings, webhook_settings
 
@@ -235,6 +236,53 @@ class SessionSettings:
     (else a keyed hash); `hash` always uses the keyed hash (user ids that are emails)."""
 
 
+COGNITO_OPERATIONS = ("GetId", "GetCredentialsForIdentity", "GetOpenIdToken", "token")
+"""Budgeted Cognito calls: three Cognito Identity operations and the token endpoint (code
+exchanges, refreshes and revocations)."""
+_MINUTE = 60
+
+
+def _per_minute(amount: int) -> Rate:
+    return Rate(amount, _MINUTE)
+
+
+@dataclass(frozen=True, slots=True)
+class RateLimitSettings:
+    """Request limits per API key and per (key, user) by scope class, and the budgets of
+    calls to Cognito; every replica counts against the same limits (on Redis)."""
+
+    enabled: bool = True
+    """Off: no request is counted (the Cognito budgets still hold)."""
+    per_key: dict[ScopeClass, Rate] = field(
+        default_factory=lambda: {
+            ScopeClass.CONNECT: _per_minute(120),
+            ScopeClass.READ: _per_minute(1200),
+            ScopeClass.WRITE: _per_minute(300),
+            ScopeClass.CREDENTIALS: _per_minute(600),
+        }
+    )
+    """Requests of one API key, all users together, by scope class."""
+    per_user: dict[ScopeClass, Rate] = field(
+        default_factory=lambda: {
+            ScopeClass.CONNECT: _per_minute(30),
+            ScopeClass.READ: _per_minute(600),
+            ScopeClass.WRITE: _per_minute(120),
+            ScopeClass.CREDENTIALS: _per_minute(120),
+        }
+    )
+    """Requests of one API key for one user (X-User-Id), by scope class."""
+    cognito: dict[str, Rate] = field(
+        default_factory=lambda: {
+            # Published quotas: GetId 25/s per account; the token endpoint 300/s per source IP.
+            "GetId": Rate(20, 1),
+            "GetCredentialsForIdentity": Rate(50, 1),
+            "GetOpenIdToken": Rate(50, 1),
+            "token": Rate(250, 1),
+        }
+    )
+    """Calls to Cognito per second, all replicas together, by operation."""
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     """Everything the composition root needs, validated once at start-up."""
@@ -252,6 +300,7 @@ class Settings:
     mcp: McpSettings = field(default_factory=McpSettings)
     sessions: SessionSettings = field(default_factory=SessionSettings)
     webhooks: WebhookSettings = field(default_factory=WebhookSettings)
+    rate_limits: RateLimitSettings = field(default_factory=RateLimitSettings)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
@@ -308,6 +357,7 @@ class Settings:
                 ),
             ),
             webhooks=webhook_settings(environ),
+            rate_limits=_rate_limits(env),
         )
 
 
@@ -346,6 +396,22 @@ def _mcp(env: _Env, cognito: CognitoSettings | None) -> McpSettings:
             "CONNECTOR_MCP_MAX_READ_BYTES", MCP_READ_BYTES_DEFAULT, high=16 << 20
         ),
         allowed_origins=origins,
+    )
+
+
+def _rate_limits(env: _Env) -> RateLimitSettings:
+    defaults = RateLimitSettings()
+    classes = tuple(c.value for c in ScopeClass)
+
+    def by_class(name: str, default: dict[ScopeClass, Rate]) -> dict[ScopeClass, Rate]:
+        rates = env.rates(name, {str(c): rate for c, rate in default.items()}, classes)
+        return {ScopeClass(c): rate for c, rate in rates.items()}
+
+    return RateLimitSettings(
+        enabled=env.flag("CONNECTOR_RATE_LIMITS_ENABLED", True),
+        per_key=by_class("CONNECTOR_RATE_LIMITS_PER_KEY", defaults.per_key),
+        per_user=by_class("CONNECTOR_RATE_LIMITS_PER_USER", defaults.per_user),
+        cognito=env.rates("CONNECTOR_COGNITO_BUDGETS", defaults.cognito, COGNITO_OPERATIONS),
     )
 
 
@@ -555,6 +621,21 @@ class _Env:
             raise ConfigurationError(name, f"must be a whole number from 1 to {high}")
         return int(raw)
 
+    def rates(
+        self, name: str, defaults: Mapping[str, Rate], names: tuple[str, ...]
+    ) -> dict[str, Rate]:
+        """`defaults`, with the entries of `NAME=AMOUNT/PERIOD, …` replacing theirs (PERIOD:
+        second, minute, hour or day, optionally preceded by a count: `100/10 seconds`)."""
+        rates = dict(defaults)
+        for entry in filter(None, (e.strip() for e in self.text(name, "").split(","))):
+            key, separator, value = (part.strip() for part in entry.partition("="))
+            if not separator or key not in names:
+                raise ConfigurationError(
+                    name, f"entries are NAME=AMOUNT/PERIOD with NAME one of {', '.join(names)}"
+                )
+            rates[key] = _rate(name, value)
+        return rates
+
     def flag(self, name: str, default: bool) -> bool:
         raw = self.text(name, "").lower()
         if raw in _TRUE:
@@ -587,6 +668,20 @@ class _Env:
                     " make one with `connector encryption-key generate`",
                 )
         return keys
+
+
+_RATE = re.compile(r"(\d{1,9})\s*/\s*(?:(\d{1,6})\s*)?(second|minute|hour|day)s?")
+_PERIOD_SECONDS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}
+
+
+def _rate(variable: str, value: str) -> Rate:
+    matched = _RATE.fullmatch(value.lower())
+    amount = int(matched[1]) if matched else 0
+    if matched is None or amount < 1 or (matched[2] is not None and int(matched[2]) < 1):
+        raise ConfigurationError(
+            variable, f"{value!r} is not a rate such as 600/minute or 100/10 seconds"
+        )
+    return Rate(amount, int(matched[2] or 1) * _PERIOD_SECONDS[matched[3]])
 
 
 def _looks_like_fernet_key(key: str) -> bool:

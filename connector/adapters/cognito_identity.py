@@ -8,10 +8,17 @@ from connector.adapters.aws_clients import AwsClients
 from connector.adapters.aws_errors import translated
 from connector.adapters.sts_sessions import StsSessions, credentials_of, session_name
 from connector.domain.aws import AwsCredentials
+from connector.domain.ports import UpstreamBudget
 from connector.errors import ErrorCode, InternalError
 from connector.settings import CognitoSettings
 
 _OPERATION = ErrorCode.GET_CONNECTION_FAILED
+# The Cognito Identity operations whose calls are budgeted (STS is not Cognito's quota).
+_BUDGETED = {
+    "get_id": "GetId",
+    "get_credentials_for_identity": "GetCredentialsForIdentity",
+    "get_open_id_token": "GetOpenIdToken",
+}
 
 
 class CognitoIdentityBroker:
@@ -22,6 +29,7 @@ class CognitoIdentityBroker:
     OpenID token from the pool, then STS AssumeRoleWithWebIdentity of that role, the session
     named after the user. Credentials with a session policy always take the basic flow, with
     `restricted_role_arn` (the identity pool must allow the classic flow).
+    Every Cognito Identity call first takes its share of `budget` (shared by the replicas).
     """
 
     def __init__(
@@ -34,7 +42,9 @@ class CognitoIdentityBroker:
         session_seconds: int = 3600,
         session_name_key: bytes = b"",
         always_hash_names: bool = False,
+        budget: UpstreamBudget | None = None,
     ) -> None:
+        self._budget = budget
         self._pool_id = settings.identity_pool_id
         self._logins_key = settings.logins_key
         self._clients = clients
@@ -96,6 +106,9 @@ class CognitoIdentityBroker:
 
     async def _call(self, method: str, **params: Any) -> Any:
         # Unsigned: these Cognito Identity calls carry the user's token instead.
+        operation = _BUDGETED.get(method)
+        if self._budget is not None and operation is not None:
+            await self._budget.spend(operation)  # over budget: refused before AWS sees it
         client = self._clients.in_pool("cognito-identity", None)
         with translated(_OPERATION):
             return await self._clients.run(getattr(client, method), **params)

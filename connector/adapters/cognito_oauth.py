@@ -13,6 +13,7 @@ import httpx
 
 from connector.adapters import upstream_metrics
 from connector.domain.oauth import TokenGrant
+from connector.domain.ports import UpstreamBudget
 from connector.errors import (
     ConnectorError,
     InvalidGrantError,
@@ -59,7 +60,8 @@ def _refuse_outage(response: httpx.Response) -> httpx.Response:
 class CognitoOAuthClient:
     """Cognito's /oauth2/authorize, /token and /revoke for one app client, PKCE S256 always.
 
-    One long-lived client serves every user: nothing user-specific is kept on it.
+    One long-lived client serves every user: nothing user-specific is kept on it. Token and
+    revoke requests go through the token endpoint's `budget`, shared by the replicas.
     """
 
     def __init__(
@@ -69,7 +71,9 @@ class CognitoOAuthClient:
         redirect_uri: str,
         timeout: float = 5.0,
         transport: httpx.AsyncBaseTransport | None = None,
+        budget: UpstreamBudget | None = None,
     ) -> None:
+        self._budget = budget
         base = settings.base_url.rstrip("/")
         self._authorize_url = f"{base}/oauth2/authorize"
         self._token_url = f"{base}/oauth2/token"
@@ -157,7 +161,10 @@ class CognitoOAuthClient:
         return result
 
     async def _call(self, request: Callable[[], Awaitable[Any]]) -> Any:
-        """Run one request, translating every failure once, with nothing secret in a message."""
+        """Run one request, translating every failure once, with nothing secret in a message.
+        Each takes its share of the token endpoint's budget first (refused: no request)."""
+        if self._budget is not None:
+            await self._budget.spend("token")
         try:
             result = await self._counted(request)
         except UpstreamUnavailableError:

@@ -4,7 +4,8 @@ Every route that takes a key has `authenticated` at its controller; a route whos
 depend on the request adds `requires(scope)`, so the scope is checked once, before the handler.
 (Presign's scope depends on its body: the S3 service checks it.) A route acting for a user then
 has `names_user`: X-User-Id is read only once the key is known, and before any dependency runs,
-so a malformed request is refused as such whatever the handler needs next.
+so a malformed request is refused as such whatever the handler needs next. `requires` (or
+`counts_as`) also classes the request for the rate limits, counted once after every guard.
 
 Every guard is a coroutine function although none awaits I/O but `authenticated`: Litestar runs
 a plain-function guard in its thread pool (two thread hops per request were most of a warm
@@ -22,6 +23,7 @@ from litestar.types import Guard
 
 from connector.domain.identifiers import parse_user_id
 from connector.domain.models import ApiKey, Scope
+from connector.domain.rate_limits import ScopeClass, scope_class
 from connector.errors import AuthenticationError, ValidationError
 from connector.logs import context
 from connector.services.access import require_scope
@@ -76,12 +78,26 @@ def caller_of(connection: ASGIConnection[Any, Any, Any, Any]) -> ApiKey:
 
 
 def requires(scope: Scope) -> Guard:
-    """The authenticated key carries `scope` (403 FORBIDDEN otherwise)."""
+    """The authenticated key carries `scope` (403 FORBIDDEN otherwise); the request then
+    counts against the rate limits of the scope's class (api/rate_limiting.py)."""
+    counted_as = scope_class(scope)
 
     async def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
         require_scope(caller_of(connection), scope)
+        connection.state.rate_limit_class = counted_as
 
     guard.__name__ = f"requires_{scope.value.replace(':', '_')}"
+    return guard
+
+
+def counts_as(counted_as: ScopeClass) -> Guard:
+    """The request counts against the rate limits of `counted_as`, for a route whose scope
+    depends on its body (presign: the service checks the scope)."""
+
+    def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+        connection.state.rate_limit_class = counted_as
+
+    guard.__name__ = f"counts_as_{counted_as.value}"
     return guard
 
 

@@ -20,6 +20,7 @@ from connector.api.jsonrpc import METHOD_NOT_FOUND, Call, RpcFaultError, RpcResp
 from connector.api.observe import resource_of
 from connector.api.responses import error_responses
 from connector.api.rpc_methods import METHODS, Context
+from connector.domain.rate_limits import scope_class
 from connector.errors import ConnectorError, InternalError, ValidationError
 from connector.logs import audit
 from connector.services.access import require_scope
@@ -164,6 +165,10 @@ async def _run(context: Context, call: Call) -> RpcResponse:
     try:
         if method.scope is not None:
             require_scope(context.caller, method.scope)
+        # Each call counts, as its REST twin would: over a limit, this call is RATE_LIMITED.
+        await context.services.rate_limits.admit(
+            context.caller.id, getattr(params, "user_id", None), scope_class(method.scope)
+        )
         result = ok(await method.run(context, params))
     except RpcFaultError as fault:  # params only a method can check (putObject's base64)
         return fault.response(call.id)

@@ -25,10 +25,11 @@ from connector.api.aws_schemas import (
 from connector.api.dependencies import ACTING_FOR_USER, Caller, OAuthDep, UserId
 from connector.api.disposition import attachment
 from connector.api.envelope import ApiResponse, ok
-from connector.api.guards import SECURITY, authenticated, names_user, requires
+from connector.api.guards import SECURITY, authenticated, counts_as, names_user, requires
 from connector.api.responses import as_user_responses
 from connector.domain.aws import ObjectStream
 from connector.domain.models import Scope
+from connector.domain.rate_limits import ScopeClass
 from connector.errors import ErrorCode
 
 OBJECT = "/buckets/{bucket:str}/objects/{key:path}"
@@ -177,6 +178,7 @@ class S3Controller(Controller):
         "/presign",
         operation_id="presign",
         status_code=200,
+        guards=[counts_as(ScopeClass.READ)],
         responses=as_user_responses(ErrorCode.GET_OBJECT_FAILED, ErrorCode.PUT_OBJECT_FAILED),
     )
     async def presign(

@@ -18,6 +18,7 @@ from connector.domain.aws import (
 from connector.domain.events import OutboxRecord
 from connector.domain.models import ApiKey, Connection
 from connector.domain.oauth import AccessClaims, IdentityClaims, TokenGrant
+from connector.domain.rate_limits import Counter, Usage
 
 
 class ConnectionStore(Protocol):
@@ -199,6 +200,43 @@ class Cache(Protocol):
 
     async def close(self) -> None:
         """Release connections."""
+        ...
+
+
+class RateLimiter(Protocol):
+    """Counters over clock-aligned fixed windows, shared by every replica (the `limits` library
+    on Redis), or by one process (its in-memory storage, for memory://).
+
+    Contract (tests/contract/test_rate_limiter.py runs it against every adapter):
+    - `hit(counters)` adds one to each counter in the window the current time falls in and
+      returns, in order, each counter's `Usage` after the hit. Increments are atomic: N hits
+      from any number of replicas count N, never fewer (no read-then-write).
+    - A window is aligned to the epoch (`window_of`): it starts at zero and `reset_after` is
+      the time left in it. Counters of different names or rates never share a count.
+    - Every counter is hit even when another is over its amount (callers decide).
+    - Raises CacheUnavailableError when the backend is unreachable or slow, within a bounded
+      time (its timeouts, and at once while it is known to be down), never hangs.
+    """
+
+    async def hit(self, counters: Sequence[Counter]) -> list[Usage]:
+        """One more unit on each counter; their usage after it."""
+        ...
+
+    async def close(self) -> None:
+        """Release connections."""
+        ...
+
+
+class UpstreamBudget(Protocol):
+    """A budget of calls to an upstream, shared by every replica (Cognito's quotas).
+
+    `spend(operation)` takes one call from `operation`'s budget for the current second, or
+    raises UpstreamUnavailableError (retryable, with retry_after) when it is spent: the call
+    must then not be made.
+    """
+
+    async def spend(self, operation: str) -> None:
+        """Take one call of `operation`'s budget, or raise instead of calling upstream."""
         ...
 
 

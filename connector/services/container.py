@@ -13,6 +13,7 @@ from connector.services.disconnect import DisconnectService
 from connector.services.functions import FunctionService
 from connector.services.health import HealthService
 from connector.services.oauth_flow import OAuthFlowService
+from connector.services.rate_limits import RateLimits
 from connector.services.s3 import S3Service
 from connector.services.tokens import TokenService
 
@@ -37,6 +38,7 @@ class Services:
     api_keys: ApiKeyService
     connections: ConnectionService
     health: HealthService
+    rate_limits: RateLimits
     oauth_services: OAuthServices | None = None
     agent_access: AgentAccess | None = None
     """Who calls /mcp (built with the API keys and the store; user mode needs Cognito)."""

@@ -134,6 +134,7 @@ async def _client_with_store(
                 store, TolerantCache(FakeCache()), container.cipher, FixedClock()
             ),
             health=container.services.health,
+            rate_limits=container.services.rate_limits,
         ),
         store=store,
         cache=FakeCache(),

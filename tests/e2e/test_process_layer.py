@@ -1,5 +1,6 @@
 """The in-process layer on the real PostgreSQL and Redis: a warm request makes no round trip
-but the one it exists for, and a change on one replica reaches the others' layers."""
+but the one it exists for (and its rate-limit hits), and a change on one replica reaches the
+others' layers."""
 
 from __future__ import annotations
 
@@ -59,6 +60,8 @@ async def test_a_warm_get_connection_touches_neither_the_database_nor_redis(
             assert warm.status_code == 200
 
     assert (trips.sql, dict(trips.redis), dict(trips.aws)) == (0, {}, {})
+    # The rate limits' one transaction (per key and per key and user) is each request's only trip.
+    assert trips.rate_limit == 20
 
 
 async def test_a_warm_list_buckets_makes_the_aws_call_and_nothing_else(
@@ -84,6 +87,7 @@ async def test_a_warm_list_buckets_makes_the_aws_call_and_nothing_else(
 
     assert warm.status_code == 200, warm.text
     assert (trips.sql, dict(trips.redis), dict(trips.aws)) == (0, {}, {"s3": 1})
+    assert trips.rate_limit == 1
 
 
 async def test_a_revoked_key_is_refused_by_every_replica_at_once(

@@ -14,6 +14,7 @@ from connector.domain.events import DeliveryStatus, OutboxRecord
 from connector.domain.models import ApiKey, Connection
 from connector.domain.oauth import AccessClaims, IdentityClaims, TokenGrant
 from connector.domain.ports import Clock
+from connector.domain.rate_limits import Counter, Usage, window_of
 from connector.errors import (
     CacheUnavailableError,
     InvalidGrantError,
@@ -222,6 +223,38 @@ class FakeDatabase:
 
     async def close(self) -> None:
         return None
+
+
+class FakeRateLimiter:
+    """The RateLimiter port in a dict, windows on an injected `time()` clock. `down = True`
+    fails every hit like an unreachable store; `hits` counts calls. Limiters built with the
+    same `counts` share them (replicas)."""
+
+    def __init__(
+        self,
+        clock: Callable[[], float] | None = None,
+        *,
+        counts: dict[tuple[str, int, int, int], int] | None = None,
+    ) -> None:
+        self.clock = clock or (lambda: 1_699_920_000.0)
+        self.counts: dict[tuple[str, int, int, int], int] = {} if counts is None else counts
+        self.down = False
+        self.hits = 0
+
+    async def hit(self, counters: Sequence[Counter]) -> list[Usage]:
+        if self.down:
+            raise CacheUnavailableError("rate-limit store unavailable")
+        self.hits += 1
+        now, usages = self.clock(), []
+        for c in counters:
+            window, left = window_of(c.rate, now)
+            slot = (c.name, c.rate.amount, c.rate.seconds, window)
+            self.counts[slot] = self.counts.get(slot, 0) + 1
+            usages.append(Usage(counter=c, used=self.counts[slot], reset_after=left))
+        return usages
+
+    async def close(self) -> None:
+        self.counts.clear()
 
 
 class FakeCache:

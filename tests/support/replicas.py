@@ -3,6 +3,7 @@ per-run database emptied between the tests that share it."""
 
 from __future__ import annotations
 
+import time
 from contextlib import AsyncExitStack
 
 import asyncpg
@@ -13,6 +14,14 @@ from connector.sandbox.hosted_ui import KeySet
 from support.oauth_world import CognitoWorld, make_world, world_settings
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+def clear_of_window_end(window: int, margin: float = 30.0) -> None:
+    """Wait out the end of the current clock-aligned `window` (seconds) when it is less than
+    `margin` away, so that the counts a test takes fall in one rate-limit window."""
+    left = window - time.time() % window
+    if left < margin:
+        time.sleep(left + 0.5)
 
 
 async def empty_tables(postgres_url: str) -> None:

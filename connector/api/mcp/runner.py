@@ -15,6 +15,7 @@ from mcp.types import CallToolResult, TextContent
 from connector.api.mcp.audit import audit_tool_call
 from connector.api.mcp.calls import McpCall, ToolContext, call_of
 from connector.domain.models import ApiKey, Scope
+from connector.domain.rate_limits import scope_class
 from connector.errors import ConnectorError, InternalError, PermissionDeniedError
 from connector.services.access import require_scope
 
@@ -45,7 +46,7 @@ async def run(ctx: ToolContext, tool: Tool, resource: str | None, call: Call) ->
     try:
         _authorize(tool, agent.key)
         user_id = agent.acting_for()
-        count_against_rate_limits(mcp_call, tool)
+        await count_against_rate_limits(mcp_call, tool, user_id)
         data = msgspec.to_builtins(await call(mcp_call, user_id))
     except ConnectorError as exc:
         if isinstance(exc, InternalError):
@@ -76,9 +77,11 @@ def _authorize(tool: Tool, key: ApiKey) -> None:
         require_scope(key, scope)
 
 
-def count_against_rate_limits(call: McpCall, tool: Tool) -> None:
-    """The one place a tool call meets the REST rate limits (per key and per key and user):
-    the limiter is built on another branch; its service-level check is called from here."""
+async def count_against_rate_limits(call: McpCall, tool: Tool, user_id: str) -> None:
+    """The one place a tool call meets the REST rate limits: per key and per (key, user), in
+    the class of the scope the tool needs (RATE_LIMITED, a tool error, when over a limit)."""
+    scope = None if tool.checks_own_scope else tool.scopes[0]
+    await call.services.rate_limits.admit(call.agent.key.id, user_id, scope_class(scope))
 
 
 def tool_error(error: ConnectorError) -> CallToolResult:
