@@ -17,33 +17,37 @@ from connector.domain.aws import (
 )
 from connector.domain.models import ApiKey, Connection
 from connector.domain.oauth import AccessClaims, IdentityClaims, TokenGrant
+from connector.domain.providers import DEFAULT_PROVIDER
 
 
 class ConnectionStore(Protocol):
     """The source of truth for connections (SQL, S3). Knows nothing of encryption.
 
+    Connections are keyed by (user id, provider); `provider` defaults to the default provider,
+    which is also what every record written before providers existed belongs to.
+
     Contract (tests/contract/test_connection_store.py runs it against every adapter):
     - `put(c, expected_version=None)` creates; it raises VersionConflictError if the user
-      already has a connection.
+      already has a connection with that provider.
     - `put(c, expected_version=N)` replaces only while the stored version is N, else raises
       VersionConflictError (also when the row is gone).
     - The returned connection carries the stored version (1 on create, N + 1 on replace);
       the version field of the argument is ignored.
     - `delete` is idempotent and says whether a row was removed.
-    - `iterate` yields every connection once, ordered by user id, in pages, and tolerates
-      rows being rewritten while it runs (keyset pagination).
+    - `iterate` yields every connection once (every provider's), ordered by user id, in
+      pages, and tolerates rows being rewritten while it runs (keyset pagination).
     """
 
-    async def get(self, user_id: str) -> Connection | None:
-        """The user's connection, or None."""
+    async def get(self, user_id: str, provider: str = DEFAULT_PROVIDER) -> Connection | None:
+        """The user's connection with `provider`, or None."""
         ...
 
     async def put(self, connection: Connection, *, expected_version: int | None) -> Connection:
         """Create or replace with a version check; returns what was stored."""
         ...
 
-    async def delete(self, user_id: str) -> bool:
-        """Remove the user's connection; True if there was one."""
+    async def delete(self, user_id: str, provider: str = DEFAULT_PROVIDER) -> bool:
+        """Remove the user's connection with `provider`; True if there was one."""
         ...
 
     def iterate(

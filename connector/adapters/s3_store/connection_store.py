@@ -8,8 +8,10 @@ import msgspec
 
 from connector.adapters.s3_store.codec import decode_connection, encode_connection
 from connector.adapters.s3_store.objects import S3Objects
+from connector.adapters.s3_store.layout import CONNECTIONS, connection_id
 from connector.adapters.s3_store.records import Records
 from connector.domain.models import Connection
+from connector.domain.providers import DEFAULT_PROVIDER
 from connector.errors import VersionConflictError
 
 
@@ -24,37 +26,43 @@ class S3ConnectionStore:
             decode_connection,
             noun="connection of user",
             remedy="; the user can then connect again",
+            naming=CONNECTIONS,
         )
 
-    async def get(self, user_id: str) -> Connection | None:
-        """The user's connection, or None; a document that does not decode is INTERNAL_ERROR
-        for this user alone."""
-        read = await self._records.read(user_id)
+    async def get(self, user_id: str, provider: str = DEFAULT_PROVIDER) -> Connection | None:
+        """The user's connection with `provider`, or None; a document that does not decode is
+        INTERNAL_ERROR for this connection alone."""
+        read = await self._records.read(connection_id(user_id, provider))
         return None if read is None else read[0]
 
     async def put(self, connection: Connection, *, expected_version: int | None) -> Connection:
         """Create (expected_version None) or replace while the stored version is expected."""
         user_id = connection.user_id
+        record_id = connection_id(user_id, connection.provider)
         etag: str | None = None
         if expected_version is not None:
-            read = await self._records.read(user_id)
+            read = await self._records.read(record_id)
             if read is None or read[0].version != expected_version:
                 raise _stale(user_id, expected_version)
             etag = read[1]
         stored = msgspec.structs.replace(connection, version=(expected_version or 0) + 1)
         body = encode_connection(stored)
         try:
-            await self._records.objects.put(self._records.key(user_id), body, if_match=etag)
+            await self._records.objects.put(self._records.key(record_id), body, if_match=etag)
         except VersionConflictError as exc:
             if expected_version is None:
-                raise VersionConflictError(f"user {user_id!r} already has a connection") from exc
+                raise VersionConflictError(
+                    f"user {user_id!r} already has a connection with {connection.provider!r}"
+                ) from exc
             raise _stale(user_id, expected_version) from exc
         return stored
 
-    async def delete(self, user_id: str) -> bool:
-        """Remove the user's connection; True if there was one. Reads no document, so a
-        corrupted one can always be deleted (POST /disconnect)."""
-        return await self._records.objects.delete(self._records.key(user_id))
+    async def delete(self, user_id: str, provider: str = DEFAULT_PROVIDER) -> bool:
+        """Remove the user's connection with `provider`; True if there was one. Reads no
+        document, so a corrupted one can always be deleted (POST /disconnect)."""
+        return await self._records.objects.delete(
+            self._records.key(connection_id(user_id, provider))
+        )
 
     async def iterate(
         self, *, page_size: int = 100, on_unreadable: Callable[[str], None] | None = None

@@ -90,6 +90,7 @@ def _values_of(key: ApiKey) -> dict[str, Any]:
         "read_only": key.read_only,
         "created_at": key.created_at,
         "revoked_at": key.revoked_at,
+        "providers": json.dumps(list(key.providers)),
     }
 
 
@@ -104,4 +105,5 @@ def _key_from(row: RowMapping) -> ApiKey:
         read_only=bool(row["read_only"]),
         created_at=row["created_at"],
         revoked_at=row["revoked_at"],
+        providers=tuple(json.loads(row["providers"])),
     )
