@@ -148,11 +148,12 @@ class Container:
     async def running(self) -> AsyncIterator[None]:
         """The process's background work while serving: the sweeper that revokes sign-ins
         nobody confirmed (one sweep at a time across replicas, under a cache lock)."""
-        oauth = self.services.oauth_services
-        if oauth is None:
+        if self.services.oauth_services is None and not self.services.providers:
             yield
             return
-        async with every(SWEEP_INTERVAL, oauth.flow.sweep, name="pending-grant sweeper"):
+        # One sweeper for every provider: each grant is revoked at its own provider.
+        sweep = self.services.flows().sweep
+        async with every(SWEEP_INTERVAL, sweep, name="pending-grant sweeper"):
             yield
 
     async def close(self) -> None:
@@ -173,7 +174,9 @@ def build_oauth(
     layer: ProcessLayer,
     cache_outages: OutageLog,
 ) -> OAuthServices:
-    """The Cognito side: the Hosted UI client, the JWT verifier and the services over them."""
+    """One provider's Cognito side: the Hosted UI client, the JWT verifier (its own JWKS cache
+    and issuer), the identity broker and the services over them; `connections` acts on that
+    provider's connections."""
     # Imported here: a connector without Cognito never loads authlib or python-jose, and the
     # one-shot CLI commands (they build no Cognito side) never load httpx or boto3.
     import httpx  # noqa: PLC0415
@@ -246,6 +249,7 @@ def build_oauth(
         credentials=credentials,
         s3=S3Service(acting=acting, storage=S3Gateway(aws_clients), clock=clock),
         functions=FunctionService(acting=acting, runtime=LambdaGateway(aws_clients)),
+        connections=connections,
     )
 
 
@@ -313,12 +317,11 @@ async def build_container(
         cache_outages = OutageLog()
         tolerant = TolerantCache(cache, outages=cache_outages)
         connections = ConnectionService(database.connections, tolerant, cipher, clock, layer)
-        oauth = None
-        if settings.cognito is not None:
-            oauth = build_oauth(
-                settings.cognito,
+        providers = {
+            cognito.name: build_oauth(
+                cognito,
                 settings,
-                connections=connections,
+                connections=connections.for_provider(cognito.name),
                 cache=cache,
                 cipher=cipher,
                 clock=clock,
@@ -328,6 +331,12 @@ async def build_container(
                 layer=layer,
                 cache_outages=cache_outages,
             )
+            for cognito in settings.provider_set
+        }
+        flows = {name: oauth.flow for name, oauth in providers.items()}
+        for oauth in providers.values():
+            oauth.flow.route(flows)
+        default = settings.default_provider_name
     except BaseException:
         await stack.aclose()
         raise
@@ -335,7 +344,9 @@ async def build_container(
         api_keys=ApiKeyService(database.api_keys, clock, layer),
         connections=connections,
         health=HealthService(database.ping, cache.ping),
-        oauth_services=oauth,
+        oauth_services=providers.get(default) if default is not None else None,
+        providers=providers,
+        default_provider=default,
     )
     return Container(
         settings=settings,

@@ -84,6 +84,13 @@ def _parser() -> argparse.ArgumentParser:
     create.add_argument("--bucket", action="append", default=[], dest="buckets")
     create.add_argument("--function", action="append", default=[], dest="functions")
     create.add_argument("--read-only", action="store_true")
+    create.add_argument(
+        "--provider",
+        action="append",
+        default=[],
+        dest="providers",
+        help="limit the key to this provider (repeatable; default: every provider)",
+    )
     create.set_defaults(handler=_run(_keys_create))
     keys.add_parser("list", help="every key, without secrets").set_defaults(
         handler=_run(_keys_list)
@@ -268,6 +275,8 @@ async def _keys_create(args: argparse.Namespace, settings: Settings) -> int:
             buckets=args.buckets,
             functions=args.functions,
             read_only=args.read_only,
+            providers=args.providers,
+            configured=[p.name for p in settings.provider_set] or None,
         )
         return _print_json(CreatedApiKey.of(key, raw))
 

@@ -10,6 +10,7 @@ from collections.abc import Iterable
 
 from connector.domain.models import DEFAULT_SCOPES, WRITE_SCOPES, ApiKey, Scope
 from connector.domain.ports import ApiKeyStore, Clock
+from connector.domain.providers import is_provider_name
 from connector.errors import AuthenticationError, ValidationError
 from connector.services.process_layer import ProcessLayer, key_entry
 
@@ -42,8 +43,13 @@ class ApiKeyService:
         buckets: Iterable[str] = (),
         functions: Iterable[str] = (),
         read_only: bool = False,
+        providers: Iterable[str] = (),
+        configured: Iterable[str] | None = None,
     ) -> tuple[ApiKey, str]:
-        """Store a new key and return it with the raw key, which is never stored or shown again."""
+        """Store a new key and return it with the raw key, which is never stored or shown again.
+
+        `providers` limits the key to those providers (none: every provider); with
+        `configured`, each must be one of them."""
         if not _NAME.fullmatch(name):
             raise ValidationError("key name: 1-128 characters, letters, digits, . _ : @ + - space")
         granted = _parse_scopes(scopes) or set(DEFAULT_SCOPES)
@@ -60,6 +66,7 @@ class ApiKeyService:
             functions=_patterns("function", functions),
             read_only=read_only,
             created_at=self._clock.now(),
+            providers=_providers(providers, configured),
         )
         await self._store.create(key)
         return key, raw_key
@@ -109,6 +116,19 @@ def _parse_scopes(values: Iterable[str]) -> set[Scope]:
             raise ValidationError(f"unknown scope {value!r}; known: {', '.join(sorted(known))}")
         parsed.add(known[value])
     return parsed
+
+
+def _providers(names: Iterable[str], configured: Iterable[str] | None) -> tuple[str, ...]:
+    chosen = tuple(dict.fromkeys(n.strip() for n in names))
+    known = None if configured is None else tuple(configured)
+    for name in chosen:
+        if not is_provider_name(name):
+            raise ValidationError(f"provider {name!r}: 1-32 characters of a-z 0-9 -")
+        if known is not None and name not in known:
+            raise ValidationError(
+                f"provider {name!r} is not configured: choose from {', '.join(known) or '(none)'}"
+            )
+    return chosen
 
 
 def _patterns(kind: str, values: Iterable[str]) -> tuple[str, ...]:

@@ -10,6 +10,7 @@ import msgspec
 from connector.domain.models import Connection, ConnectionStatus, SealedTokens
 from connector.domain.oauth import IdentityClaims, TokenGrant, TokenSet
 from connector.domain.ports import Cipher, Clock, ConnectionStore
+from connector.domain.providers import DEFAULT_PROVIDER, scoped
 from connector.errors import IdentityMismatchError, NotConnectedError, VersionConflictError
 from connector.services.process_layer import ProcessLayer, connection_entry
 from connector.services.tolerant_cache import TolerantCache
@@ -28,12 +29,15 @@ class Connected:
     replaced: Connection | None
 
 
-def connection_cache_key(user_id: str) -> str:
-    return f"conn:{user_id}"
+def connection_cache_key(user_id: str, provider: str = DEFAULT_PROVIDER) -> str:
+    return scoped("conn", user_id, provider)
 
 
 class ConnectionService:
     """Every write is versioned and written through to the cache (tokens stay sealed there).
+
+    One instance acts on the connections of one provider (`provider`); `for_provider` gives the
+    service of another over the same store, cache and process layer.
 
     Callers never see sealed tokens: the API maps a view, and `open_tokens` hands plaintext
     to the services that must use it, for one request.
@@ -46,25 +50,36 @@ class ConnectionService:
         cipher: Cipher,
         clock: Clock,
         layer: ProcessLayer | None = None,
+        *,
+        provider: str = DEFAULT_PROVIDER,
     ) -> None:
         self._store = store
         self._cache = cache
         self._cipher = cipher
         self._clock = clock
         self._layer = layer or ProcessLayer()
+        self.provider = provider
+
+    def for_provider(self, provider: str) -> ConnectionService:
+        """The same service acting on `provider`'s connections."""
+        if provider == self.provider:
+            return self
+        return ConnectionService(
+            self._store, self._cache, self._cipher, self._clock, self._layer, provider=provider
+        )
 
     async def get(self, user_id: str) -> Connection:
         """The user's connection, or NOT_CONNECTED: from this process when it holds it, else
         the cache, else the store. A cache outage only costs a database read."""
-        held = self._layer.connections.get(connection_entry(user_id))
+        held = self._layer.connections.get(connection_entry(user_id, self.provider))
         if held is not None:
             return held
-        cached = await self._cache.get(connection_cache_key(user_id))
+        cached = await self._cache.get(connection_cache_key(user_id, self.provider))
         if cached is not None:
             try:
                 connection = _decoder.decode(cached)
             except msgspec.DecodeError:
-                await self._cache.delete(connection_cache_key(user_id))
+                await self._cache.delete(connection_cache_key(user_id, self.provider))
             else:
                 self._hold(connection)
                 return connection
@@ -72,11 +87,13 @@ class ConnectionService:
 
     async def get_from_store(self, user_id: str) -> Connection:
         """The stored connection, bypassing the cache (re-reads under a lock)."""
-        connection = await self._store.get(user_id)
+        connection = await self._store.get(user_id, self.provider)
         if connection is None:
+            details = {"userId": user_id}
+            if self.provider != DEFAULT_PROVIDER:
+                details["provider"] = self.provider
             raise NotConnectedError(
-                "this user has no connection: send them through /connect first",
-                details={"userId": user_id},
+                "this user has no connection: send them through /connect first", details=details
             )
         await self._remember(connection)
         return connection
@@ -98,7 +115,7 @@ class ConnectionService:
         `replace`; otherwise IDENTITY_MISMATCH and nothing is written. The replaced connection
         comes back so that the caller can revoke its refresh token."""
         for _ in range(_WRITE_ATTEMPTS):
-            existing = await self._store.get(user_id)
+            existing = await self._store.get(user_id, self.provider)
             same_user = existing is not None and existing.sub == claims.sub
             if existing is not None and not same_user and not replace:
                 raise IdentityMismatchError(
@@ -109,6 +126,7 @@ class ConnectionService:
             now = self._clock.now()
             connection = Connection(
                 user_id=user_id,
+                provider=self.provider,
                 status=ConnectionStatus.ACTIVE,
                 sub=claims.sub,
                 username=claims.username,
@@ -178,9 +196,9 @@ class ConnectionService:
 
     async def delete(self, user_id: str) -> bool:
         """Delete the connection and its cache entries, on every replica; idempotent."""
-        deleted = await self._store.delete(user_id)
-        await self._cache.delete(connection_cache_key(user_id))
-        await self._layer.invalidate(connection_entry(user_id))
+        deleted = await self._store.delete(user_id, self.provider)
+        await self._cache.delete(connection_cache_key(user_id, self.provider))
+        await self._layer.invalidate(connection_entry(user_id, self.provider))
         return deleted
 
     def open_tokens(self, connection: Connection) -> TokenSet:
@@ -197,12 +215,12 @@ class ConnectionService:
     async def _write(self, connection: Connection, expected_version: int | None) -> Connection:
         stored = await self._store.put(connection, expected_version=expected_version)
         await self._remember(stored)
-        await self._layer.announce(connection_entry(stored.user_id))
+        await self._layer.announce(connection_entry(stored.user_id, stored.provider))
         return stored
 
     async def _remember(self, connection: Connection) -> None:
         await self._cache.set(
-            connection_cache_key(connection.user_id),
+            connection_cache_key(connection.user_id, connection.provider),
             msgspec.json.encode(connection),
             ttl=CONNECTION_CACHE_TTL,
         )
@@ -210,7 +228,9 @@ class ConnectionService:
 
     def _hold(self, connection: Connection) -> None:
         self._layer.connections.put(
-            connection_entry(connection.user_id), connection, self._layer.connection_ttl
+            connection_entry(connection.user_id, connection.provider),
+            connection,
+            self._layer.connection_ttl,
         )
 
     def seal(self, grant: TokenGrant) -> SealedTokens:

@@ -10,6 +10,7 @@ import msgspec
 from connector.domain.aws import AwsCredentials
 from connector.domain.models import Connection, ConnectionStatus
 from connector.domain.ports import Cache, Cipher, Clock, IdentityBroker
+from connector.domain.providers import DEFAULT_PROVIDER, scoped
 from connector.errors import DecryptionError, ReauthRequiredError, UpstreamUnavailableError
 from connector.services.connections import ConnectionService
 from connector.services.freshness import Phase, phase_of
@@ -24,18 +25,19 @@ _LOCK_ATTEMPTS = 3
 _decoder = msgspec.json.Decoder(AwsCredentials)
 
 
-def credentials_cache_key(user_id: str) -> str:
-    return f"creds:{user_id}"
+def credentials_cache_key(user_id: str, provider: str = DEFAULT_PROVIDER) -> str:
+    return scoped("creds", user_id, provider)
 
 
-def credentials_lock_name(user_id: str) -> str:
-    return f"lock:creds:{user_id}"
+def credentials_lock_name(user_id: str, provider: str = DEFAULT_PROVIDER) -> str:
+    return scoped("lock:creds", user_id, provider)
 
 
 class CredentialService:
     """Check the cache, single-flight in the process, a cache lock across processes, re-read
-    after acquiring, mint (the contract's "Freshness"). `GetId` runs once per user: the identity id
-    is stored on the connection.
+    after acquiring, mint (the contract's "Freshness"). `GetId` runs once per user and provider: the
+    identity id is stored on the connection. Everything is keyed by the provider of
+    `connections` (cache entries, locks, in-process entries).
 
     Lifetimes are measured on the broker's clock at mint time and anchored on ours, so an
     offset between the two (or a test clock) never makes just-minted credentials look expired.
@@ -65,6 +67,7 @@ class CredentialService:
         self._layer = layer or ProcessLayer()
         self._flight: SingleFlight[AwsCredentials] = SingleFlight()
         self._forced: SingleFlight[AwsCredentials] = SingleFlight()
+        self._provider = connections.provider
 
     async def get_credentials(self, user_id: str, *, force: bool = False) -> AwsCredentials:
         """Credentials outside the mandatory window. `force` re-mints even when cached (once,
@@ -73,19 +76,24 @@ class CredentialService:
         _ensure_usable(connection)
         if force:
             requested_at = self._clock.now()
-            return await self._forced.run(user_id, lambda: self._mint(user_id, requested_at))
+            return await self._forced.run(
+                self._flight_key(user_id), lambda: self._mint(user_id, requested_at)
+            )
         cached = await self._read(user_id, connection.identity_id)
         if cached is not None:
             phase = self._phase(cached)
             if phase is Phase.FRESH:
                 return cached
             if phase is Phase.ADVISORY:
-                self._flight.start(user_id, lambda: self._mint(user_id, None))
+                self._flight.start(self._flight_key(user_id), lambda: self._mint(user_id, None))
                 return cached
-        return await self._flight.run(user_id, lambda: self._mint(user_id, None))
+        return await self._flight.run(self._flight_key(user_id), lambda: self._mint(user_id, None))
+
+    def _flight_key(self, user_id: str) -> str:
+        return scoped("creds", user_id, self._provider)
 
     async def _mint(self, user_id: str, newer_than: datetime | None) -> AwsCredentials:
-        name = credentials_lock_name(user_id)
+        name = credentials_lock_name(user_id, self._provider)
         for _ in range(_LOCK_ATTEMPTS):
             owner = await self._lock.acquire(name)
             if owner is None:
@@ -138,8 +146,8 @@ class CredentialService:
 
     async def forget(self, user_id: str) -> None:
         """Drop the user's cached credentials here, in the cache and on every replica."""
-        await self._cache.delete(credentials_cache_key(user_id))
-        await self._layer.invalidate(credentials_entry(user_id))
+        await self._cache.delete(credentials_cache_key(user_id, self._provider))
+        await self._layer.invalidate(credentials_entry(user_id, self._provider))
 
     async def _read(
         self, user_id: str, identity_id: str | None, *, shared: bool = False
@@ -149,17 +157,17 @@ class CredentialService:
         if identity_id is None:
             return None
         if not shared:
-            held = self._layer.credentials.get(credentials_entry(user_id))
+            held = self._layer.credentials.get(credentials_entry(user_id, self._provider))
             if held is not None and held.identity_id == identity_id:
                 return held
-        raw = await self._cache.get(credentials_cache_key(user_id))
+        raw = await self._cache.get(credentials_cache_key(user_id, self._provider))
         if raw is None:
             return None
         try:
             credentials = _decoder.decode(self._cipher.open(raw.decode("ascii")))
         except (DecryptionError, msgspec.DecodeError, UnicodeDecodeError):
             log.warning("cached credentials of %r are unreadable; minting new ones", user_id)
-            await self._cache.delete(credentials_cache_key(user_id))
+            await self._cache.delete(credentials_cache_key(user_id, self._provider))
             return None
         # The user connected again as another Cognito user: those belong to the old identity.
         if credentials.identity_id != identity_id:
@@ -170,14 +178,15 @@ class CredentialService:
     async def _write(self, user_id: str, credentials: AwsCredentials) -> None:
         ttl = (credentials.expiration - self._clock.now()).total_seconds()
         sealed = self._cipher.seal(msgspec.json.encode(credentials).decode())
-        await self._cache.set(credentials_cache_key(user_id), sealed.encode("ascii"), ttl=ttl)
+        key = credentials_cache_key(user_id, self._provider)
+        await self._cache.set(key, sealed.encode("ascii"), ttl=ttl)
         # Held here even when the cache is down: a Redis outage must not cost a mint per call.
         self._hold(user_id, credentials)
-        await self._layer.announce(credentials_entry(user_id))
+        await self._layer.announce(credentials_entry(user_id, self._provider))
 
     def _hold(self, user_id: str, credentials: AwsCredentials) -> None:
         ttl = (credentials.expiration - self._clock.now()).total_seconds()
-        self._layer.credentials.put(credentials_entry(user_id), credentials, ttl)
+        self._layer.credentials.put(credentials_entry(user_id, self._provider), credentials, ttl)
 
     def _phase(self, credentials: AwsCredentials) -> Phase:
         return phase_of(

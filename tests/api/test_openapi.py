@@ -96,7 +96,7 @@ def test_rpc_documents_its_request_its_methods_and_its_responses(schema: dict[st
     single, batch = body["oneOf"]
     assert single["properties"]["method"]["enum"] == sorted(METHODS)
     assert batch["items"] == single
-    assert len(METHODS) == 17
+    assert len(METHODS) == 18  # listConnections (issue 13) included
     success = operation["responses"]["200"]["content"]["application/json"]["schema"]
     assert "RpcResponse" in str(success)
     assert operation["responses"]["401"]

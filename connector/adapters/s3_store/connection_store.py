@@ -7,8 +7,8 @@ from collections.abc import AsyncIterator, Callable
 import msgspec
 
 from connector.adapters.s3_store.codec import decode_connection, encode_connection
-from connector.adapters.s3_store.objects import S3Objects
 from connector.adapters.s3_store.layout import CONNECTIONS, connection_id
+from connector.adapters.s3_store.objects import S3Objects
 from connector.adapters.s3_store.records import Records
 from connector.domain.models import Connection
 from connector.domain.providers import DEFAULT_PROVIDER

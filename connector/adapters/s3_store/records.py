@@ -58,7 +58,9 @@ class Records(Generic[R]):
         after: str | None = None
         while True:
             keys, more = await self.objects.list_keys(self.folder, after=after, limit=page_size)
-            ids = [i for i in (id_of(self.folder, key, self._naming) for key in keys) if i is not None]
+            ids = [
+                i for i in (id_of(self.folder, key, self._naming) for key in keys) if i is not None
+            ]
             found = await asyncio.gather(*(self._read_listed(i, on_unreadable) for i in ids))
             yield [record for record in found if record is not None]
             if not more or not keys:

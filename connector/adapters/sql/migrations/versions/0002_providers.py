@@ -20,9 +20,7 @@ _PROVIDER = sa.String(32).with_variant(sa.String(32, collation="C"), "postgresql
 def upgrade() -> None:
     with op.batch_alter_table("connections") as batch:
         # Every row written before providers existed is the default provider's.
-        batch.add_column(
-            sa.Column("provider", _PROVIDER, nullable=False, server_default="default")
-        )
+        batch.add_column(sa.Column("provider", _PROVIDER, nullable=False, server_default="default"))
         batch.drop_constraint("pk_connections", type_="primary")
         batch.create_primary_key("pk_connections", ["user_id", "provider"])
     with op.batch_alter_table("api_keys") as batch:
