@@ -11,12 +11,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import httpx
 import pytest
 from cryptography.fernet import Fernet
 from jose import jwt
 from support.aws_world import headers
 from support.envelopes import assert_envelope
-from support.oauth_world import CognitoWorld, Instance, query_of
+from support.oauth_world import CONNECTOR_URL, CognitoWorld, Instance, query_of
 from support.oauth_world import world_settings as base_settings
 from support.providers_world import (
     ACME,
@@ -29,6 +30,8 @@ from support.providers_world import (
     providers_file,
 )
 
+from connector.app import create_app
+from connector.client import AsyncConnectorClient, ValidationError
 from connector.errors import ErrorCode
 from connector.sandbox.hosted_ui import HostedUi, KeySet
 
@@ -295,3 +298,27 @@ async def test_rpc_acts_on_the_provider_its_params_name(providers: Providers) ->
     assert gone["data"] == {"disconnected": True, "revoked": True}
     left = await call("listConnections", userId="alice")
     assert [v["provider"] for v in left["data"]["connections"]] == ["default"]
+
+
+async def test_the_python_client_takes_a_provider_argument(providers: Providers) -> None:
+    await providers.connect()
+    await providers.connect(ACME)
+    app = create_app(providers.world.settings, container=providers.replica.container)
+    async with AsyncConnectorClient(
+        CONNECTOR_URL, providers.key, transport=httpx.ASGITransport(app=app)
+    ) as client:
+        listed = await client.list_connections("alice")
+        assert [c.provider for c in listed] == [ACME, "default"]
+        assert listed[0].sub == ACME_ALICE.sub
+        acme = await client.get_credentials("alice", provider=ACME)
+        default = await client.get_credentials("alice")
+        assert acme.identity_id != default.identity_id
+        assert (await client.get_connection("alice", provider=ACME)).sub == ACME_ALICE.sub
+        buckets = await client.list_buckets("alice", provider=ACME)
+        assert buckets
+        with pytest.raises(ValidationError):
+            await client.get_token("alice", provider="nope")
+        gone = await client.disconnect("alice", all_providers=True)
+        assert gone.providers is not None
+        assert [p.provider for p in gone.providers] == [ACME, "default"]
+        assert await client.list_connections("alice") == []
