@@ -89,8 +89,8 @@ class ApiKeyView(Wire, omit_defaults=False):
     read_only: bool
     created_at: datetime
     revoked_at: datetime | None
-    providers: list[str]
-    """The providers the key may act on; empty: every provider."""
+    providers: list[str] | msgspec.UnsetType = msgspec.UNSET
+    """The providers the key may act on; absent: every provider."""
 
     @classmethod
     def of(cls, key: ApiKey) -> ApiKeyView:
@@ -103,7 +103,7 @@ class ApiKeyView(Wire, omit_defaults=False):
             read_only=key.read_only,
             created_at=key.created_at,
             revoked_at=key.revoked_at,
-            providers=list(key.providers),
+            providers=list(key.providers) if key.providers else msgspec.UNSET,
         )
 
 
@@ -124,7 +124,7 @@ class CreatedApiKey(Wire):
     functions: list[str]
     read_only: bool
     created_at: datetime
-    providers: list[str]
+    providers: list[str] | msgspec.UnsetType = msgspec.UNSET
 
 
 class FlowStartData(Wire):

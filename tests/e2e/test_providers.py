@@ -17,7 +17,17 @@ from cryptography.fernet import Fernet
 from jose import jwt
 from support.aws_world import headers
 from support.envelopes import assert_envelope
-from support.oauth_world import CONNECTOR_URL, CognitoWorld, Instance, query_of
+from support.oauth_world import (
+    CLIENT_ID,
+    CLIENT_SECRET,
+    COGNITO_URL,
+    CONNECTOR_URL,
+    POOL_ID,
+    RETURN_URL,
+    CognitoWorld,
+    Instance,
+    query_of,
+)
 from support.oauth_world import world_settings as base_settings
 from support.providers_world import (
     ACME,
@@ -34,6 +44,7 @@ from connector.app import create_app
 from connector.client import AsyncConnectorClient, ValidationError
 from connector.errors import ErrorCode
 from connector.sandbox.hosted_ui import HostedUi, KeySet
+from connector.settings import Settings
 
 ALL_SCOPES = (
     "connect",
@@ -322,3 +333,42 @@ async def test_the_python_client_takes_a_provider_argument(providers: Providers)
         assert gone.providers is not None
         assert [p.provider for p in gone.providers] == [ACME, "default"]
         assert await client.list_connections("alice") == []
+
+
+async def test_with_several_providers_and_no_default_a_request_must_name_one(
+    tmp_path: Path, pool_keys: KeySet, aws: dict[str, Any]
+) -> None:
+    """Only a providers file, two providers, none marked default: a request without `provider`
+    is VALIDATION_ERROR naming the choices; naming one works end to end (one /callback)."""
+    path = providers_file(tmp_path, aws["pool_id"])
+    path.write_text(
+        path.read_text()
+        + f'\n[providers.main]\ndomain = "{COGNITO_URL}"\nclient_id = "{CLIENT_ID}"\n'
+        f'client_secret = "{CLIENT_SECRET}"\nregion = "us-east-1"\nuser_pool_id = "{POOL_ID}"\n'
+        f'issuer = "{COGNITO_URL}/{POOL_ID}"\nidentity_pool_id = "{aws["pool_id"]}"\n'
+    )
+    settings = Settings.from_env(
+        {
+            "CONNECTOR_PROVIDERS_FILE": str(path),
+            "ACME_CLIENT_SECRET": ACME_CLIENT_SECRET,
+            "CONNECTOR_PUBLIC_URL": CONNECTOR_URL,
+            "CONNECTOR_REDIRECT_ALLOWLIST": RETURN_URL,
+            "CONNECTOR_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'nodefault.db'}",
+            "CONNECTOR_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
+            "CONNECTOR_IDENTITY_BINDING": "none",
+        }
+    )
+    assert settings.default_provider_name is None
+    async with AsyncExitStack() as stack:
+        world, acme = make_two_provider_world(stack, pool_keys, settings)
+        made = Providers(world, acme, await world.instance(), aws)
+        made.key = await world.key(made.replica, *ALL_SCOPES)
+        for path_ in ("/connection", "/token", "/credentials", "/connect"):
+            refused = assert_envelope(await made.get(path_), ErrorCode.VALIDATION_ERROR)
+            assert refused.details == {"field": "provider", "choices": [ACME, "main"]}
+            assert "acme, main" in refused.error
+        assert query_of(await made.connect("main"))["status"] == "connected"
+        assert query_of(await made.connect(ACME))["status"] == "connected"
+        views = (await made.get("/connections")).json()["data"]["connections"]
+        assert [v["provider"] for v in views] == [ACME, "main"]
+        assert (await made.get("/credentials", "main")).status_code == 200
