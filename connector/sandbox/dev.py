@@ -23,7 +23,7 @@ from litestar.types import ASGIApp
 
 from connector.app import create_app
 from connector.sandbox.aws import REGION, AwsEmulator, use_emulator
-from connector.sandbox.banner import DEMO_USER_ID, DevFacts, banner, ready_line
+from connector.sandbox.banner import DEMO_USER_ID, DevFacts, PartnerFacts, banner, ready_line
 from connector.sandbox.demo_app import DemoAppConfig, create_demo_app, return_urls
 from connector.sandbox.demo_key import issue_demo_key
 from connector.sandbox.environment import (
@@ -285,6 +285,24 @@ def _facts(
         keys_command=keys_command,
         from_environment=sandbox.from_developer,
         served_paths=tuple(sorted({route.path for route in app.routes})),
+        partner=_partner_facts(seeded, options),
+    )
+
+
+def _partner_facts(seeded: SeededAws, options: DevOptions) -> PartnerFacts | None:
+    partner = seeded.partner
+    if partner is None:
+        return None
+    return PartnerFacts(
+        provider=PARTNER,
+        hosted_ui_url=options.partner_hosted_ui_url,
+        issuer=partner.issuer,
+        user_pool_id=partner.user_pool_id,
+        identity_pool_id=partner.identity_pool_id,
+        client_id=partner.client_id,
+        username=partner.user.username,
+        password=partner.user.password,
+        email=partner.user.email,
     )
 
 
