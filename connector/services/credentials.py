@@ -166,7 +166,11 @@ class CredentialService:
         try:
             credentials = _decoder.decode(self._cipher.open(raw.decode("ascii")))
         except (DecryptionError, msgspec.DecodeError, UnicodeDecodeError):
-            log.warning("cached credentials of %r are unreadable; minting new ones", user_id)
+            log.warning(
+                "cached credentials of %r (provider %s) are unreadable; minting new ones",
+                user_id,
+                self._provider,
+            )
             await self._cache.delete(credentials_cache_key(user_id, self._provider))
             return None
         # The user connected again as another Cognito user: those belong to the old identity.

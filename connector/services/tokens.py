@@ -119,7 +119,11 @@ class TokenService:
             if latest.version != current.version:
                 return latest  # another writer (a reconnect) replaced the token we used
             await self._connections.mark_reauth_required(current)
-            log.info("refresh token of %r rejected: reauth required", current.user_id)
+            log.info(
+                "refresh token of %r (provider %s) rejected: reauth required",
+                current.user_id,
+                current.provider,
+            )
             raise ReauthRequiredError(
                 "Cognito rejected the refresh token: the user must connect again"
             ) from None
