@@ -71,7 +71,9 @@ class ConnectParams(Params, forbid_unknown_fields=True, kw_only=True):
     replace: bool = False
 
 
-class ConfirmParams(Params, forbid_unknown_fields=True, kw_only=True):
+class ConfirmParams(UserParams, forbid_unknown_fields=True, kw_only=True):
+    """The pending grant knows its provider: none is named."""
+
     confirmation: str
 
 
@@ -254,7 +256,6 @@ async def _callback(c: Context, p: CallbackParams) -> ConnectionView:
 
 
 async def _confirm(c: Context, p: ConfirmParams) -> ConnectionView:
-    c.provider_of(p)  # a provider named must exist and be the key's; the grant knows its own
     connection = await c.flows.confirm(p.confirmation, key_id=c.caller.id, user_id=p.user_id)
     return ConnectionView.of(connection)
 
