@@ -10,6 +10,7 @@ from litestar.params import HeaderParameter, QueryParameter
 
 from connector.api.guards import USER_ID_HEADER, caller_of, services_of
 from connector.domain.models import ApiKey
+from connector.errors import ValidationError
 from connector.services.container import OAuthServices, Services
 from connector.services.oauth_flow import OAuthFlowService
 
@@ -55,7 +56,10 @@ def provide_services(request: Request[Any, Any, Any]) -> Services:
 
 def provide_provider_name(request: Request[Any, Any, Any], provider: ProviderQuery = None) -> str:
     """The provider named by the query (or the default), within the key's policy: checked
-    here, before the handler makes any upstream call."""
+    here, before the handler makes any upstream call. Named twice is refused, as X-User-Id is:
+    which one a proxy or a framework would take is not ours to guess."""
+    if len(request.query_params.getall("provider", [])) > 1:
+        raise ValidationError("send provider once", details={"field": "provider"})
     return services_of(request).resolve_provider(provider, caller_of(request))
 
 

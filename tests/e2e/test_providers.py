@@ -251,6 +251,17 @@ async def test_an_unknown_provider_is_a_validation_error_naming_the_choices(
     assert_envelope(started, ErrorCode.VALIDATION_ERROR)
 
 
+async def test_a_provider_named_twice_is_refused(providers: Providers) -> None:
+    await providers.connect()
+    for query in ("provider=acme&provider=default", "provider=default&provider=default"):
+        answer = await providers.replica.client.get(
+            f"/credentials?{query}", headers=headers(providers.key)
+        )
+        refused = assert_envelope(answer, ErrorCode.VALIDATION_ERROR)
+        assert refused.details == {"field": "provider"}
+    assert providers.identities(providers.aws["pool_id"]) == []
+
+
 async def test_a_key_limited_to_one_provider_is_forbidden_elsewhere_before_any_upstream_call(
     providers: Providers,
 ) -> None:
