@@ -12,7 +12,7 @@ from connector.api.dependencies import (
     Caller,
     OAuthDep,
     ProviderName,
-    ProviderQuery,
+    RequestedProvider,
     ServicesDep,
     UserId,
 )
@@ -86,22 +86,20 @@ class ConnectionController(Controller):
         user_id: UserId,
         services: ServicesDep,
         caller: Caller,
-        provider: ProviderQuery = None,
+        requested_provider: RequestedProvider,
         all_providers: AllFlag = False,
     ) -> ApiResponse[DisconnectData]:
         """Revoke the refresh token at Cognito, delete the connection and every cached item.
         Idempotent; `revoked` says whether Cognito accepted the revocation. `provider` names
         the connection (absent: the default provider's); `all=true` disconnects every provider
         the key may act on and lists them in `providers`."""
-        if all_providers:
-            if provider is not None:
-                raise ValidationError(
-                    "give provider or all=true, not both", details={"field": "provider"}
-                )
-            results = await services.user_connections().disconnect_all(user_id, caller)
-            return ok(DisconnectData.of_all(results))
-        oauth = services.oauth(services.resolve_provider(provider, caller))
-        return ok(DisconnectData.of(await oauth.disconnect.disconnect(user_id)))
+        if not all_providers:
+            oauth = services.oauth(services.resolve_provider(requested_provider, caller))
+            return ok(DisconnectData.of(await oauth.disconnect.disconnect(user_id)))
+        if requested_provider is not None:
+            raise ValidationError("give provider or all=true, not both", details={"field": "all"})
+        results = await services.user_connections().disconnect_all(user_id, caller)
+        return ok(DisconnectData.of_all(results))
 
     @get(
         "/token",

@@ -19,6 +19,8 @@ ServicesDep = NamedDependency[Services]
 OAuthDep = NamedDependency[OAuthServices]
 """The services that need Cognito (`oauth`), of the provider the request names (the `provider`
 query parameter; absent: the default); INTERNAL_ERROR when it is not configured."""
+RequestedProvider = NamedDependency[str | None]
+"""The `provider` query parameter as sent, once (`requested_provider`), not yet resolved."""
 ProviderName = NamedDependency[str]
 """The resolved provider (`provider_name`), checked against the key's policy."""
 FlowsDep = NamedDependency[OAuthFlowService]
@@ -54,13 +56,22 @@ def provide_services(request: Request[Any, Any, Any]) -> Services:
     return services_of(request)
 
 
-def provide_provider_name(request: Request[Any, Any, Any], provider: ProviderQuery = None) -> str:
-    """The provider named by the query (or the default), within the key's policy: checked
-    here, before the handler makes any upstream call. Named twice is refused, as X-User-Id is:
-    which one a proxy or a framework would take is not ours to guess."""
+def provide_requested_provider(
+    request: Request[Any, Any, Any], provider: ProviderQuery = None
+) -> str | None:
+    """The `provider` query parameter as sent. Named twice is refused, as X-User-Id is: which
+    one a proxy or a framework would take is not ours to guess."""
     if len(request.query_params.getall("provider", [])) > 1:
         raise ValidationError("send provider once", details={"field": "provider"})
-    return services_of(request).resolve_provider(provider, caller_of(request))
+    return provider
+
+
+def provide_provider_name(
+    request: Request[Any, Any, Any], requested_provider: NamedDependency[str | None]
+) -> str:
+    """The provider named by the query (or the default), within the key's policy: checked
+    here, before the handler makes any upstream call."""
+    return services_of(request).resolve_provider(requested_provider, caller_of(request))
 
 
 def provide_oauth(
@@ -97,6 +108,7 @@ def provide_optional_user_id(
 
 # Plain functions, run inline: async providers would cost an anyio task group per request (a
 # third of a warm request's time in the profile), and none of these does I/O.
+REQUESTED_PROVIDER = Provide(provide_requested_provider, sync_to_thread=False)
 PROVIDER_NAME = Provide(provide_provider_name, sync_to_thread=False)
 OAUTH = Provide(provide_oauth, sync_to_thread=False)
 FLOWS = Provide(provide_flows, sync_to_thread=False)
@@ -107,6 +119,7 @@ SERVICES = {"services": Provide(provide_services, sync_to_thread=False)}
 ACTING_FOR_USER = {
     "user_id": USER_ID,
     "caller": CALLER,
+    "requested_provider": REQUESTED_PROVIDER,
     "provider_name": PROVIDER_NAME,
     "oauth": OAUTH,
 }

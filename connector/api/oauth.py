@@ -14,6 +14,7 @@ from connector.api.dependencies import (
     OAUTH,
     OPTIONAL_USER_ID,
     PROVIDER_NAME,
+    REQUESTED_PROVIDER,
     USER_ID,
     Caller,
     FlowsDep,
@@ -48,6 +49,7 @@ class ConnectController(Controller):
     guards = [authenticated, requires(Scope.CONNECT)]
     dependencies = {
         "caller": CALLER,
+        "requested_provider": REQUESTED_PROVIDER,
         "provider_name": PROVIDER_NAME,
         "oauth": OAUTH,
         "flows": FLOWS,

@@ -268,9 +268,7 @@ async def _reject(c: Context, p: RejectParams) -> RejectedData:
 async def _disconnect(c: Context, p: DisconnectParams) -> DisconnectData:
     if p.all_providers:
         if p.provider is not None:
-            raise ValidationError(
-                "give provider or all=true, not both", details={"field": "provider"}
-            )
+            raise ValidationError("give provider or all=true, not both", details={"field": "all"})
         results = await c.services.user_connections().disconnect_all(p.user_id, c.caller)
         return DisconnectData.of_all(results)
     return DisconnectData.of(await c.on(p).disconnect.disconnect(p.user_id))
