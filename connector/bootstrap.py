@@ -187,13 +187,12 @@ class Container:
     @asynccontextmanager
     async def running(self) -> AsyncIterator[None]:
         """The process's background work while serving: the sweeper that revokes sign-ins
-        nobody confirmed (one sweep at a time across replicas, under a cache lock), and the
-        webhook delivery worker."""
-        oauth = self.services.oauth_services
+        nobody confirmed (one sweep at a time across replicas, under a cache lock; one sweeper
+        for every provider, each grant revoked at its own), and the webhook delivery worker."""
         async with AsyncExitStack() as background:
-            if oauth is not None:
+            if self.services.oauth_services is not None or self.services.providers:
                 await background.enter_async_context(
-                    every(SWEEP_INTERVAL, oauth.flow.sweep, name="pending-grant sweeper")
+                    every(SWEEP_INTERVAL, self.services.flows().sweep, name="pending-grant sweeper")
                 )
             if self.webhooks is not None:
                 # Out of the request path: a slow or dead receiver holds this loop only.
@@ -222,7 +221,9 @@ def build_oauth(
     cache_outages: OutageLog,
     cognito_budget: UpstreamBudget,
 ) -> OAuthServices:
-    """The Cognito side: the Hosted UI client, the JWT verifier and the services over them."""
+    """One provider's Cognito side: the Hosted UI client, the JWT verifier (its own JWKS cache
+    and issuer), the identity broker and the services over them; `connections` acts on that
+    provider's connections."""
     # Imported here: a connector without Cognito never loads authlib or python-jose, and the
     # one-shot CLI commands (they build no Cognito side) never load httpx or boto3.
     import httpx  # noqa: PLC0415
@@ -303,6 +304,7 @@ def build_oauth(
         credentials=credentials,
         s3=S3Service(acting=acting, storage=S3Gateway(aws_clients), clock=clock),
         functions=FunctionService(acting=acting, runtime=LambdaGateway(aws_clients)),
+        connections=connections,
     )
 
 
@@ -465,12 +467,11 @@ async def build_container(
             events=events,
             outbox=database.outbox,
         )
-        oauth = None
-        if settings.cognito is not None:
-            oauth = build_oauth(
-                settings.cognito,
+        providers = {
+            cognito.name: build_oauth(
+                cognito,
                 settings,
-                connections=connections,
+                connections=connections.for_provider(cognito.name),
                 cache=cache,
                 cipher=cipher,
                 clock=clock,
@@ -486,6 +487,12 @@ async def build_container(
                     on_unchecked=count_unchecked,
                 ),
             )
+            for cognito in settings.provider_set
+        }
+        flows = {name: oauth.flow for name, oauth in providers.items()}
+        for oauth in providers.values():
+            oauth.flow.route(flows)
+        default = settings.default_provider_name
     except BaseException:
         await stack.aclose()
         raise
@@ -495,7 +502,9 @@ async def build_container(
         connections=connections,
         health=HealthService(database.ping, cache.ping),
         rate_limits=rate_limits,
-        oauth_services=oauth,
+        oauth_services=providers.get(default) if default is not None else None,
+        providers=providers,
+        default_provider=default,
         agent_access=build_agent_access(
             settings,
             api_keys=api_keys,

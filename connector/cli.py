@@ -88,6 +88,13 @@ def _parser() -> argparse.ArgumentParser:
     create.add_argument(
         "--role", default=None, help="IAM role ARN the user's credentials are chained into"
     )
+    create.add_argument(
+        "--provider",
+        action="append",
+        default=[],
+        dest="providers",
+        help="limit the key to this provider (repeatable; default: every provider)",
+    )
     create.set_defaults(handler=_run(_keys_create))
     keys.add_parser("list", help="every key, without secrets").set_defaults(
         handler=_run(_keys_list)
@@ -349,6 +356,8 @@ async def _keys_create(args: argparse.Namespace, settings: Settings) -> int:
             functions=args.functions,
             read_only=args.read_only,
             role=args.role,
+            providers=args.providers,
+            configured=[p.name for p in settings.provider_set] or None,
         )
         return _print_json(CreatedApiKey.of(key, raw))
 

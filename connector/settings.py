@@ -11,6 +11,7 @@ from typing import Literal
 from urllib.parse import urlsplit
 
 from connector.domain.models import ROLE_ARN
+from connector.domain.providers import DEFAULT_PROVIDER
 from connector.domain.rate_limits import Rate, ScopeClass
 from connector.errors import ConfigurationError
 from connector.webhook_settings import WebhookSettings, webhook_settings
@@ -25,6 +26,7 @@ _KMS_ARN = r"arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:"
 _KMS_KEY = re.compile(
     rf"{_KMS_KEY_ID}|{_KMS_ARN}key/{_KMS_KEY_ID}|({_KMS_ARN})?alias/[A-Za-z0-9/_-]{{1,250}}"
 )
+PROVIDERS_FILE = "CONNECTOR_PROVIDERS_FILE"
 _TRUE = {"1", "true", "yes", "on"}
 # Claims that can name an app's user: `sub` is immutable and unique per pool; a username is
 # unique per pool; an email only counts when the token says it was verified.
@@ -52,6 +54,9 @@ class CognitoSettings:
     AssumeRoleWithWebIdentity, session named after the identity); without, the enhanced flow."""
     session_seconds: int = 3600
     """Lifetime asked for in the basic flow (900-43200 s)."""
+    name: str = DEFAULT_PROVIDER
+    """The provider's name: `default` for the `AWS_COGNITO_*` variables, else the name of its
+    `[providers.<name>]` table in CONNECTOR_PROVIDERS_FILE."""
 
     @property
     def jwks_url(self) -> str:
@@ -288,7 +293,13 @@ class Settings:
     """Everything the composition root needs, validated once at start-up."""
 
     cognito: CognitoSettings | None = None
-    """None until `AWS_COGNITO_DOMAIN` is set; the OAuth routes then answer INTERNAL_ERROR."""
+    """The default provider: `AWS_COGNITO_*`, or the file's `default = true` provider. None
+    while no provider is configured (the OAuth routes then answer INTERNAL_ERROR)."""
+    providers: tuple[CognitoSettings, ...] = ()
+    """Every provider, by name, when CONNECTOR_PROVIDERS_FILE is set; empty otherwise (then
+    `cognito` alone is the one provider)."""
+    default_provider: str | None = None
+    """With a providers file: the default provider's name (None when there is none)."""
     server: ServerSettings = field(default_factory=ServerSettings)
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
     cache: CacheSettings = field(default_factory=CacheSettings)
@@ -301,6 +312,20 @@ class Settings:
     sessions: SessionSettings = field(default_factory=SessionSettings)
     webhooks: WebhookSettings = field(default_factory=WebhookSettings)
     rate_limits: RateLimitSettings = field(default_factory=RateLimitSettings)
+
+    @property
+    def provider_set(self) -> tuple[CognitoSettings, ...]:
+        """Every configured provider (the `AWS_COGNITO_*` one alone when there is no file)."""
+        if self.providers:
+            return self.providers
+        return (self.cognito,) if self.cognito is not None else ()
+
+    @property
+    def default_provider_name(self) -> str | None:
+        """The provider a request that names none acts on; None when several and no default."""
+        if self.providers:
+            return self.default_provider
+        return self.cognito.name if self.cognito is not None else None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> Settings:
@@ -320,10 +345,17 @@ class Settings:
                 "CONNECTOR_ENCRYPTION_KEYS", "required when CONNECTOR_ENV=production"
             )
         cognito = _cognito(env)
+        providers, default = _providers(env, cognito)
+        if default is not None:
+            cognito = next(p for p in providers if p.name == default)
+        elif providers:
+            cognito = None
         if server.environment == "production":
-            _require_https(server, cognito)
+            _require_https(server, providers or ((cognito,) if cognito else ()), env)
         return cls(
             cognito=cognito,
+            providers=providers,
+            default_provider=default,
             server=server,
             binding=_binding(env, server.environment),
             database=_database(env),
@@ -413,6 +445,23 @@ def _rate_limits(env: _Env) -> RateLimitSettings:
         per_user=by_class("CONNECTOR_RATE_LIMITS_PER_USER", defaults.per_user),
         cognito=env.rates("CONNECTOR_COGNITO_BUDGETS", defaults.cognito, COGNITO_OPERATIONS),
     )
+
+
+def _providers(
+    env: _Env, from_variables: CognitoSettings | None
+) -> tuple[tuple[CognitoSettings, ...], str | None]:
+    """CONNECTOR_PROVIDERS_FILE's providers beside the `AWS_COGNITO_*` one (named `default`),
+    sorted by name, and the default's name; ((), None) without a file."""
+    path = env.text(PROVIDERS_FILE, "")
+    if not path:
+        return (), None
+    # Imported here: tomllib and the file's rules load only for deployments that use a file.
+    from connector.providers_file import load_providers  # noqa: PLC0415
+
+    listed, default = load_providers(path, env.environ, variables_set=from_variables is not None)
+    if from_variables is not None:
+        listed, default = [*listed, from_variables], from_variables.name
+    return tuple(sorted(listed, key=lambda provider: provider.name)), default
 
 
 def _rpc(env: _Env) -> RpcSettings:
@@ -527,7 +576,9 @@ def _hosted_ui_base(domain: str, region: str) -> str:
     return f"https://{domain}.auth.{region}.amazoncognito.com"
 
 
-def _require_https(server: ServerSettings, cognito: CognitoSettings | None) -> None:
+def _require_https(
+    server: ServerSettings, providers: tuple[CognitoSettings, ...], env: _Env
+) -> None:
     """In production every URL that carries codes, tokens or signing keys is https://: the
     issuer (the JWKS is fetched there), the Hosted UI, the callback, each return URL. Loopback
     hosts are excepted, for a production-shaped stack on one machine."""
@@ -536,9 +587,14 @@ def _require_https(server: ServerSettings, cognito: CognitoSettings | None) -> N
         ("CONNECTOR_REDIRECT_ALLOWLIST", f"entry #{n} ", entry)
         for n, entry in enumerate(server.redirect_allowlist, start=1)
     ]
-    if cognito is not None:
-        urls += [("AWS_COGNITO_ISSUER", "", cognito.issuer)]
-        urls += [("AWS_COGNITO_DOMAIN", "", cognito.base_url)]
+    for provider in providers:
+        if provider.name == DEFAULT_PROVIDER:
+            urls += [("AWS_COGNITO_ISSUER", "", provider.issuer)]
+            urls += [("AWS_COGNITO_DOMAIN", "", provider.base_url)]
+        else:
+            where = f"{env.text(PROVIDERS_FILE, '')}: [providers.{provider.name}] "
+            urls += [(PROVIDERS_FILE, f"{where}issuer ", provider.issuer)]
+            urls += [(PROVIDERS_FILE, f"{where}domain ", provider.base_url)]
     for variable, which, url in urls:
         parts = urlsplit(url)
         if parts.scheme != "https" and not _is_loopback(parts.hostname or ""):
@@ -570,6 +626,10 @@ class _Env:
 
     def __init__(self, environ: Mapping[str, str]) -> None:
         self._environ = environ
+
+    @property
+    def environ(self) -> Mapping[str, str]:
+        return self._environ
 
     def text(self, name: str, default: str) -> str:
         return self._environ.get(name, default).strip()

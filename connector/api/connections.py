@@ -2,15 +2,41 @@
 
 from __future__ import annotations
 
-from litestar import Controller, get, post
+from typing import Annotated
 
-from connector.api.dependencies import ACTING_FOR_USER, Caller, OAuthDep, ServicesDep, UserId
+from litestar import Controller, get, post
+from litestar.params import QueryParameter
+
+from connector.api.dependencies import (
+    ACTING_FOR_USER,
+    Caller,
+    OAuthDep,
+    ProviderName,
+    RequestedProvider,
+    ServicesDep,
+    UserId,
+)
 from connector.api.envelope import ApiResponse, ok
 from connector.api.guards import SECURITY, authenticated, names_user, requires
 from connector.api.responses import as_user_responses, error_responses
-from connector.api.schemas import ConnectionView, CredentialsData, DisconnectData, TokenData
+from connector.api.schemas import (
+    ConnectionsData,
+    ConnectionView,
+    CredentialsData,
+    DisconnectData,
+    ProviderConnectionView,
+    TokenData,
+)
 from connector.domain.models import Scope
-from connector.errors import ErrorCode
+from connector.errors import ErrorCode, ValidationError
+
+AllFlag = Annotated[
+    bool,
+    QueryParameter(
+        name="all",
+        description="Disconnect every provider the key may act on (not with `provider`).",
+    ),
+]
 
 
 class ConnectionController(Controller):
@@ -27,10 +53,26 @@ class ConnectionController(Controller):
         responses=error_responses(ErrorCode.MISSING_USER_ID, ErrorCode.NOT_CONNECTED),
     )
     async def get_connection(
-        self, services: ServicesDep, user_id: UserId
+        self, services: ServicesDep, user_id: UserId, provider_name: ProviderName
     ) -> ApiResponse[ConnectionView]:
-        """The user's connection: status, identity, scopes and token expiry — never a token."""
-        return ok(ConnectionView.of(await services.connections.get(user_id)))
+        """The user's connection with `provider`: status, identity, scopes and token expiry —
+        never a token."""
+        connection = await services.connections_of(provider_name).get(user_id)
+        return ok(ConnectionView.of(connection))
+
+    @get(
+        "/connections",
+        operation_id="listConnections",
+        guards=[requires(Scope.CONNECTION_READ)],
+        responses=error_responses(ErrorCode.MISSING_USER_ID),
+    )
+    async def list_connections(
+        self, services: ServicesDep, user_id: UserId, caller: Caller
+    ) -> ApiResponse[ConnectionsData]:
+        """Every connection of the user: one view per provider they are connected to (among
+        the providers the key may act on), with the fields of GET /connection and `provider`."""
+        connections = await services.user_connections().list(user_id, caller)
+        return ok(ConnectionsData(connections=[ProviderConnectionView.of(c) for c in connections]))
 
     @post(
         "/disconnect",
@@ -39,10 +81,25 @@ class ConnectionController(Controller):
         guards=[requires(Scope.CONNECT)],
         responses=error_responses(ErrorCode.MISSING_USER_ID),
     )
-    async def disconnect(self, user_id: UserId, oauth: OAuthDep) -> ApiResponse[DisconnectData]:
+    async def disconnect(
+        self,
+        user_id: UserId,
+        services: ServicesDep,
+        caller: Caller,
+        requested_provider: RequestedProvider,
+        all_providers: AllFlag = False,
+    ) -> ApiResponse[DisconnectData]:
         """Revoke the refresh token at Cognito, delete the connection and every cached item.
-        Idempotent; `revoked` says whether Cognito accepted the revocation."""
-        return ok(DisconnectData.of(await oauth.disconnect.disconnect(user_id)))
+        Idempotent; `revoked` says whether Cognito accepted the revocation. `provider` names
+        the connection (absent: the default provider's); `all=true` disconnects every provider
+        the key may act on and lists them in `providers`."""
+        if not all_providers:
+            oauth = services.oauth(services.resolve_provider(requested_provider, caller))
+            return ok(DisconnectData.of(await oauth.disconnect.disconnect(user_id)))
+        if requested_provider is not None:
+            raise ValidationError("give provider or all=true, not both", details={"field": "all"})
+        results = await services.user_connections().disconnect_all(user_id, caller)
+        return ok(DisconnectData.of_all(results))
 
     @get(
         "/token",

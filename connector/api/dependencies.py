@@ -6,16 +6,25 @@ from typing import Annotated, Any
 
 from litestar import Request
 from litestar.di import NamedDependency, Provide
-from litestar.params import HeaderParameter
+from litestar.params import HeaderParameter, QueryParameter
 
 from connector.api.guards import USER_ID_HEADER, caller_of, request_state, services_of
 from connector.domain.models import ApiKey
+from connector.errors import ValidationError
 from connector.services.container import OAuthServices, Services
+from connector.services.oauth_flow import OAuthFlowService
 
 ServicesDep = NamedDependency[Services]
 """The process's services (`services`)."""
 OAuthDep = NamedDependency[OAuthServices]
-"""The services that need Cognito (`oauth`); INTERNAL_ERROR when it is not configured."""
+"""The services that need Cognito (`oauth`), of the provider the request names (the `provider`
+query parameter; absent: the default); INTERNAL_ERROR when it is not configured."""
+RequestedProvider = NamedDependency[str | None]
+"""The `provider` query parameter as sent, once (`requested_provider`), not yet resolved."""
+ProviderName = NamedDependency[str]
+"""The resolved provider (`provider_name`), checked against the key's policy."""
+FlowsDep = NamedDependency[OAuthFlowService]
+"""The flow service for requests whose state or confirmation names its provider (`flows`)."""
 Caller = NamedDependency[ApiKey]
 """The authenticated API key (`caller`), for the services that check its policy."""
 UserId = NamedDependency[str]
@@ -32,12 +41,47 @@ UserIdHeader = Annotated[
 ]
 
 
+ProviderQuery = Annotated[
+    str | None,
+    QueryParameter(
+        name="provider",
+        description="The Cognito provider to act on (CONNECTOR_PROVIDERS_FILE); absent: the "
+        "default provider. Unknown, or absent while several are configured without a default: "
+        "VALIDATION_ERROR naming the choices; outside the key's providers: FORBIDDEN.",
+    ),
+]
+
+
 def provide_services(request: Request[Any, Any, Any]) -> Services:
     return services_of(request)
 
 
-def provide_oauth(request: Request[Any, Any, Any]) -> OAuthServices:
-    return services_of(request).oauth()
+def provide_requested_provider(
+    request: Request[Any, Any, Any], provider: ProviderQuery = None
+) -> str | None:
+    """The `provider` query parameter as sent. Named twice is refused, as X-User-Id is: which
+    one a proxy or a framework would take is not ours to guess."""
+    if len(request.query_params.getall("provider", [])) > 1:
+        raise ValidationError("send provider once", details={"field": "provider"})
+    return provider
+
+
+def provide_provider_name(
+    request: Request[Any, Any, Any], requested_provider: NamedDependency[str | None]
+) -> str:
+    """The provider named by the query (or the default), within the key's policy: checked
+    here, before the handler makes any upstream call."""
+    return services_of(request).resolve_provider(requested_provider, caller_of(request))
+
+
+def provide_oauth(
+    request: Request[Any, Any, Any], provider_name: NamedDependency[str]
+) -> OAuthServices:
+    return services_of(request).oauth(provider_name)
+
+
+def provide_flows(request: Request[Any, Any, Any]) -> OAuthFlowService:
+    return services_of(request).flows()
 
 
 def provide_caller(request: Request[Any, Any, Any]) -> ApiKey:
@@ -70,10 +114,19 @@ def provide_optional_user_id(
 
 # Plain functions, run inline: async providers would cost an anyio task group per request (a
 # third of a warm request's time in the profile), and none of these does I/O.
+REQUESTED_PROVIDER = Provide(provide_requested_provider, sync_to_thread=False)
+PROVIDER_NAME = Provide(provide_provider_name, sync_to_thread=False)
 OAUTH = Provide(provide_oauth, sync_to_thread=False)
+FLOWS = Provide(provide_flows, sync_to_thread=False)
 CALLER = Provide(provide_caller, sync_to_thread=False)
 USER_ID = Provide(provide_user_id, sync_to_thread=False)
 OPTIONAL_USER_ID = Provide(provide_optional_user_id, sync_to_thread=False)
 SERVICES = {"services": Provide(provide_services, sync_to_thread=False)}
-ACTING_FOR_USER = {"user_id": USER_ID, "caller": CALLER, "oauth": OAUTH}
+ACTING_FOR_USER = {
+    "user_id": USER_ID,
+    "caller": CALLER,
+    "requested_provider": REQUESTED_PROVIDER,
+    "provider_name": PROVIDER_NAME,
+    "oauth": OAUTH,
+}
 """The class-level dependencies of every controller whose routes act for a user."""

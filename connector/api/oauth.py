@@ -10,10 +10,14 @@ from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from connector.api.dependencies import (
     CALLER,
+    FLOWS,
     OAUTH,
     OPTIONAL_USER_ID,
+    PROVIDER_NAME,
+    REQUESTED_PROVIDER,
     USER_ID,
     Caller,
+    FlowsDep,
     OAuthDep,
     OptionalUserId,
     UserId,
@@ -43,7 +47,13 @@ class ConnectController(Controller):
     tags = ["connection"]
     security = SECURITY
     guards = [authenticated, requires(Scope.CONNECT)]
-    dependencies = {"caller": CALLER, "oauth": OAUTH}
+    dependencies = {
+        "caller": CALLER,
+        "requested_provider": REQUESTED_PROVIDER,
+        "provider_name": PROVIDER_NAME,
+        "oauth": OAUTH,
+        "flows": FLOWS,
+    }
 
     @get(
         operation_id="connect",
@@ -79,8 +89,9 @@ class ConnectController(Controller):
             ),
         ] = False,
     ) -> ApiResponse[FlowStartData]:
-        """Start a flow: send the user's browser to `authUrl` (Cognito Hosted UI, PKCE S256).
-        The `state` is single-use and expires at `expiresAt` (10 minutes)."""
+        """Start a flow: send the user's browser to `authUrl` (the Hosted UI of `provider`, PKCE
+        S256). The `state` is single-use, expires at `expiresAt` (10 minutes) and remembers the
+        provider: one /callback URL serves them all."""
         start = await oauth.flow.start(
             user_id, redirect_uri, key_id=caller.id, login_hint=login_hint, replace=replace
         )
@@ -102,7 +113,7 @@ class ConnectController(Controller):
     async def confirm(
         self,
         user_id: UserId,
-        oauth: OAuthDep,
+        flows: FlowsDep,
         caller: Caller,
         data: JSONBody[ConfirmationBody],
     ) -> ApiResponse[ConnectionView]:
@@ -112,7 +123,7 @@ class ConnectController(Controller):
         the connection is stored and returned (`username`/`email` say who signed in). Another
         user: 409 IDENTITY_MISMATCH, nothing stored, the sign-in revoked. Unknown, reused or
         expired (60 s) confirmation, or another key: 400 INVALID_STATE."""
-        connection = await oauth.flow.confirm(data.confirmation, key_id=caller.id, user_id=user_id)
+        connection = await flows.confirm(data.confirmation, key_id=caller.id, user_id=user_id)
         return ok(ConnectionView.of(connection))
 
     @post(
@@ -122,11 +133,11 @@ class ConnectController(Controller):
         responses=error_responses(ErrorCode.INVALID_STATE, *_FLOW_ERRORS),
     )
     async def reject(
-        self, oauth: OAuthDep, caller: Caller, data: JSONBody[ConfirmationBody]
+        self, flows: FlowsDep, caller: Caller, data: JSONBody[ConfirmationBody]
     ) -> ApiResponse[RejectedData]:
         """Binding `confirm`: the app has no signed-in user for this sign-in (or its session
         does not know the `state`): the pending sign-in is dropped and revoked at Cognito."""
-        await oauth.flow.reject(data.confirmation, key_id=caller.id)
+        await flows.reject(data.confirmation, key_id=caller.id)
         return ok(RejectedData(rejected=True))
 
     # `state` is a reserved Litestar kwarg: the path parameter is named `flow_state`.
@@ -136,19 +147,19 @@ class ConnectController(Controller):
         responses=error_responses(ErrorCode.UPSTREAM_UNAVAILABLE),
     )
     async def get_status(
-        self, oauth: OAuthDep, flow_state: FromPath[str]
+        self, flows: FlowsDep, flow_state: FromPath[str]
     ) -> ApiResponse[FlowStatusData]:
         """`pending`, `pending_confirmation`, `completed`, `failed` or `expired` (unknown states
         read `expired`). Needs the `connect` scope but no X-User-Id: the state itself is the
         capability."""
-        status = await oauth.flow.status(flow_state)
+        status = await flows.status(flow_state)
         return ok(FlowStatusData(state=flow_state, status=status.value))
 
 
 class CallbackController(Controller):
     path = "/callback"
     tags = ["connection"]
-    dependencies = {"oauth": OAUTH}
+    dependencies = {"flows": FLOWS}
 
     @get(
         operation_id="browserCallback",
@@ -168,7 +179,7 @@ class CallbackController(Controller):
     async def browser_callback(
         self,
         request: Request[Any, Any, Any],
-        oauth: OAuthDep,
+        flows: FlowsDep,
         flow_state: Annotated[str | None, QueryParameter(name="state")] = None,
         code: FromQuery[str | None] = None,
         error: FromQuery[str | None] = None,
@@ -179,7 +190,7 @@ class CallbackController(Controller):
         user cancelled); an HTML page when the flow has no return URL; 400 `INVALID_STATE`
         (no redirect) for an unknown or reused state."""
         try:
-            outcome = await oauth.flow.finish_in_browser(
+            outcome = await flows.finish_in_browser(
                 flow_state or "", code=code, upstream_error=error
             )
         except InvalidStateError as exc:
@@ -205,7 +216,7 @@ class CallbackController(Controller):
     )
     async def complete_callback(
         self,
-        oauth: OAuthDep,
+        flows: FlowsDep,
         caller: Caller,
         data: JSONBody[CallbackBody],
         expected_user: OptionalUserId,
@@ -213,7 +224,7 @@ class CallbackController(Controller):
         """For apps that receive the code themselves: one step. X-User-Id names the app's
         signed-in user, who must be the state's user (required unless the binding is `none`),
         and the key must be the one that started the flow. Any refusal burns the state."""
-        connection = await oauth.flow.complete(
+        connection = await flows.complete(
             data.state, code=data.code, key_id=caller.id, user_id=expected_user
         )
         return ok(ConnectionView.of(connection))

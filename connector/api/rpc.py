@@ -43,7 +43,9 @@ class _RpcOperation(Operation):
                 "method": Schema(type=OpenAPIType.STRING, enum=sorted(METHODS)),
                 "params": Schema(
                     type=OpenAPIType.OBJECT,
-                    description="By name, as the REST routes name them; `userId` names the user.",
+                    description="By name, as the REST routes name them; `userId` names the "
+                    "user, and `provider` the Cognito provider of every method acting for a user "
+                    "(absent: the default provider; `disconnect` also takes `all: true`).",
                 ),
                 "id": Schema(
                     one_of=[

@@ -27,18 +27,21 @@ from connector.api.inline_budget import InlineBudget
 from connector.api.jsonrpc import INVALID_PARAMS, RpcFaultError
 from connector.api.problems import problem_of
 from connector.api.schemas import (
+    ConnectionsData,
     ConnectionView,
     CredentialsData,
     DisconnectData,
     FlowStartData,
+    ProviderConnectionView,
     RejectedData,
     TokenData,
     Wire,
 )
 from connector.domain.identifiers import parse_user_id
 from connector.domain.models import ApiKey, Scope
-from connector.errors import ConnectorError
+from connector.errors import ConnectorError, ValidationError
 from connector.services.container import OAuthServices, Services
+from connector.services.oauth_flow import OAuthFlowService
 
 P = TypeVar("P", bound=Wire)
 
@@ -47,15 +50,30 @@ class Params(Wire, forbid_unknown_fields=True):
     """Params of every method that acts for a user."""
 
     user_id: str
+    provider: str | None = None
+    """The Cognito provider to act on; absent: the default provider."""
 
 
-class ConnectParams(Params, forbid_unknown_fields=True):
+class DisconnectParams(Params, forbid_unknown_fields=True, kw_only=True):
+    all_providers: bool = msgspec.field(default=False, name="all")
+    """Disconnect every provider the key may act on (not with `provider`)."""
+
+
+class UserParams(Wire, forbid_unknown_fields=True):
+    """Params of a method over all of a user's providers (listConnections)."""
+
+    user_id: str
+
+
+class ConnectParams(Params, forbid_unknown_fields=True, kw_only=True):
     redirect_uri: str | None = None
     login_hint: str | None = None
     replace: bool = False
 
 
-class ConfirmParams(Params, forbid_unknown_fields=True):
+class ConfirmParams(UserParams, forbid_unknown_fields=True, kw_only=True):
+    """The pending grant knows its provider: none is named."""
+
     confirmation: str
 
 
@@ -71,42 +89,42 @@ class CallbackParams(Wire, forbid_unknown_fields=True):
     required unless the identity binding is `none`."""
 
 
-class BucketParams(Params, forbid_unknown_fields=True):
+class BucketParams(Params, forbid_unknown_fields=True, kw_only=True):
     bucket: str
 
 
-class ListObjectsParams(BucketParams, forbid_unknown_fields=True):
+class ListObjectsParams(BucketParams, forbid_unknown_fields=True, kw_only=True):
     prefix: str | None = None
     delimiter: str | None = None
     max_keys: int = 1000
     continuation_token: str | None = None
 
 
-class ObjectParams(BucketParams, forbid_unknown_fields=True):
+class ObjectParams(BucketParams, forbid_unknown_fields=True, kw_only=True):
     key: str
 
 
-class PutObjectParams(ObjectParams, forbid_unknown_fields=True):
+class PutObjectParams(ObjectParams, forbid_unknown_fields=True, kw_only=True):
     body: str
     """base64."""
     content_type: str | None = None
 
 
-class PresignParams(ObjectParams, forbid_unknown_fields=True):
+class PresignParams(ObjectParams, forbid_unknown_fields=True, kw_only=True):
     method: Literal["GET", "PUT"]
     expires_in: int = 900
 
 
-class ListFunctionsParams(Params, forbid_unknown_fields=True):
+class ListFunctionsParams(Params, forbid_unknown_fields=True, kw_only=True):
     marker: str | None = None
     max_items: int = 50
 
 
-class FunctionParams(Params, forbid_unknown_fields=True):
+class FunctionParams(Params, forbid_unknown_fields=True, kw_only=True):
     name: str
 
 
-class InvokeParams(FunctionParams, forbid_unknown_fields=True):
+class InvokeParams(FunctionParams, forbid_unknown_fields=True, kw_only=True):
     payload: Any = msgspec.field(default_factory=dict)
     invocation_type: Literal["RequestResponse", "Event"] = "RequestResponse"
     log_type: Literal["None", "Tail"] = "None"
@@ -121,9 +139,18 @@ class Context:
     budget: InlineBudget
     """Object bytes the request may still carry inline, shared by the calls of a batch."""
 
+    def on(self, params: Params) -> OAuthServices:
+        """The services of the provider `params` name (or the default), within the key's
+        policy: resolved before any upstream call."""
+        return self.services.oauth(self.provider_of(params))
+
+    def provider_of(self, params: Params) -> str:
+        return self.services.resolve_provider(params.provider, self.caller)
+
     @property
-    def oauth(self) -> OAuthServices:
-        return self.services.oauth()
+    def flows(self) -> OAuthFlowService:
+        """For calls whose state or confirmation names its own provider."""
+        return self.services.flows()
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,7 +203,7 @@ async def _one_chunk(data: bytes) -> AsyncIterator[bytes]:
 
 async def _put(c: Context, p: PutObjectParams) -> StoredObjectData:
     data = _body(p, c.budget)
-    stored = await c.oauth.s3.put_object(
+    stored = await c.on(p).s3.put_object(
         c.caller,
         p.user_id,
         p.bucket,
@@ -193,7 +220,7 @@ async def _get(c: Context, p: ObjectParams) -> ObjectBytesData:
     is claimed before a byte is read, and what is read is counted as it arrives, so an object
     past the budget is never held."""
     claim = c.budget.claim("key")
-    opened = await c.oauth.s3.open_object(c.caller, p.user_id, p.bucket, p.key)
+    opened = await c.on(p).s3.open_object(c.caller, p.user_id, p.bucket, p.key)
     try:
         if opened.content_length is not None:
             claim.grow_to(opened.content_length)
@@ -217,53 +244,62 @@ async def _get(c: Context, p: ObjectParams) -> ObjectBytesData:
 
 
 async def _connect(c: Context, p: ConnectParams) -> FlowStartData:
-    start = await c.oauth.flow.start(
+    start = await c.on(p).flow.start(
         p.user_id, p.redirect_uri, key_id=c.caller.id, login_hint=p.login_hint, replace=p.replace
     )
     return FlowStartData.of(start)
 
 
 async def _callback(c: Context, p: CallbackParams) -> ConnectionView:
-    connection = await c.oauth.flow.complete(
-        p.state, code=p.code, key_id=c.caller.id, user_id=p.user_id
-    )
+    connection = await c.flows.complete(p.state, code=p.code, key_id=c.caller.id, user_id=p.user_id)
     return ConnectionView.of(connection)
 
 
 async def _confirm(c: Context, p: ConfirmParams) -> ConnectionView:
-    connection = await c.oauth.flow.confirm(p.confirmation, key_id=c.caller.id, user_id=p.user_id)
+    connection = await c.flows.confirm(p.confirmation, key_id=c.caller.id, user_id=p.user_id)
     return ConnectionView.of(connection)
 
 
 async def _reject(c: Context, p: RejectParams) -> RejectedData:
-    await c.oauth.flow.reject(p.confirmation, key_id=c.caller.id)
+    await c.flows.reject(p.confirmation, key_id=c.caller.id)
     return RejectedData(rejected=True)
 
 
-async def _disconnect(c: Context, p: Params) -> DisconnectData:
-    return DisconnectData.of(await c.oauth.disconnect.disconnect(p.user_id))
+async def _disconnect(c: Context, p: DisconnectParams) -> DisconnectData:
+    if p.all_providers:
+        if p.provider is not None:
+            raise ValidationError("give provider or all=true, not both", details={"field": "all"})
+        results = await c.services.user_connections().disconnect_all(p.user_id, c.caller)
+        return DisconnectData.of_all(results)
+    return DisconnectData.of(await c.on(p).disconnect.disconnect(p.user_id))
 
 
 async def _connection(c: Context, p: Params) -> ConnectionView:
-    return ConnectionView.of(await c.services.connections.get(p.user_id))
+    connections = c.services.connections_of(c.provider_of(p))
+    return ConnectionView.of(await connections.get(p.user_id))
+
+
+async def _connections(c: Context, p: UserParams) -> ConnectionsData:
+    connections = await c.services.user_connections().list(p.user_id, c.caller)
+    return ConnectionsData(connections=[ProviderConnectionView.of(x) for x in connections])
 
 
 async def _token(c: Context, p: Params) -> TokenData:
-    return TokenData.of(await c.oauth.tokens.get_tokens(p.user_id))
+    return TokenData.of(await c.on(p).tokens.get_tokens(p.user_id))
 
 
 async def _credentials(c: Context, p: Params) -> CredentialsData:
     return CredentialsData.of(
-        await c.oauth.credentials.get_credentials(p.user_id, key=c.caller, vended=True)
+        await c.on(p).credentials.get_credentials(p.user_id, key=c.caller, vended=True)
     )
 
 
 async def _buckets(c: Context, p: Params) -> BucketsData:
-    return view({"buckets": await c.oauth.s3.list_buckets(c.caller, p.user_id)}, BucketsData)
+    return view({"buckets": await c.on(p).s3.list_buckets(c.caller, p.user_id)}, BucketsData)
 
 
 async def _objects(c: Context, p: ListObjectsParams) -> ObjectPageData:
-    page = await c.oauth.s3.list_objects(
+    page = await c.on(p).s3.list_objects(
         c.caller,
         p.user_id,
         p.bucket,
@@ -276,19 +312,19 @@ async def _objects(c: Context, p: ListObjectsParams) -> ObjectPageData:
 
 
 async def _delete(c: Context, p: ObjectParams) -> DeletedData:
-    await c.oauth.s3.delete_object(c.caller, p.user_id, p.bucket, p.key)
+    await c.on(p).s3.delete_object(c.caller, p.user_id, p.bucket, p.key)
     return DeletedData(deleted=True)
 
 
 async def _presign(c: Context, p: PresignParams) -> PresignData:
-    signed = await c.oauth.s3.presign(
+    signed = await c.on(p).s3.presign(
         c.caller, p.user_id, p.bucket, p.key, method=p.method, expires_in=p.expires_in
     )
     return view(signed, PresignData)
 
 
 async def _functions(c: Context, p: ListFunctionsParams) -> FunctionPageData:
-    page = await c.oauth.functions.list_functions(
+    page = await c.on(p).functions.list_functions(
         c.caller, p.user_id, marker=p.marker, max_items=p.max_items
     )
     return view(page, FunctionPageData)
@@ -296,12 +332,12 @@ async def _functions(c: Context, p: ListFunctionsParams) -> FunctionPageData:
 
 async def _function(c: Context, p: FunctionParams) -> FunctionDetailView:
     return view(
-        await c.oauth.functions.get_function(c.caller, p.user_id, p.name), FunctionDetailView
+        await c.on(p).functions.get_function(c.caller, p.user_id, p.name), FunctionDetailView
     )
 
 
 async def _invoke(c: Context, p: InvokeParams) -> InvokeData:
-    result = await c.oauth.functions.invoke(
+    result = await c.on(p).functions.invoke(
         c.caller,
         p.user_id,
         p.name,
@@ -317,8 +353,9 @@ METHODS: dict[str, Method[Any]] = {
     "callback": Method(Scope.CONNECT, CallbackParams, _callback),
     "confirmConnect": Method(Scope.CONNECT, ConfirmParams, _confirm),
     "rejectConnect": Method(Scope.CONNECT, RejectParams, _reject),
-    "disconnect": Method(Scope.CONNECT, Params, _disconnect),
+    "disconnect": Method(Scope.CONNECT, DisconnectParams, _disconnect),
     "getConnection": Method(Scope.CONNECTION_READ, Params, _connection),
+    "listConnections": Method(Scope.CONNECTION_READ, UserParams, _connections),
     "getToken": Method(Scope.TOKEN_READ, Params, _token),
     "getCredentials": Method(Scope.CREDENTIALS_READ, Params, _credentials),
     "listBuckets": Method(Scope.S3_READ, Params, _buckets),

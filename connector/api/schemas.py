@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Literal
 
@@ -60,6 +61,23 @@ class ConnectionView(Wire):
         )
 
 
+class ProviderConnectionView(ConnectionView):
+    """One connection of the user in GET /connections: the fields of GET /connection and the
+    provider it belongs to."""
+
+    provider: str
+
+    @classmethod
+    def of(cls, connection: Connection) -> ProviderConnectionView:
+        view = msgspec.structs.asdict(ConnectionView.of(connection))
+        return cls(provider=connection.provider, **view)
+
+
+class ConnectionsData(Wire):
+    connections: list[ProviderConnectionView]
+    """One view per provider the user is connected to (and the key may act on), by name."""
+
+
 class ApiKeyView(Wire, omit_defaults=False):
     """An API key as `connector keys create|list` prints it; `key` only at creation."""
 
@@ -72,6 +90,8 @@ class ApiKeyView(Wire, omit_defaults=False):
     role: str | None
     created_at: datetime
     revoked_at: datetime | None
+    providers: list[str] | msgspec.UnsetType = msgspec.UNSET
+    """The providers the key may act on; absent: every provider."""
 
     @classmethod
     def of(cls, key: ApiKey) -> ApiKeyView:
@@ -85,6 +105,7 @@ class ApiKeyView(Wire, omit_defaults=False):
             role=key.role,
             created_at=key.created_at,
             revoked_at=key.revoked_at,
+            providers=list(key.providers) if key.providers else msgspec.UNSET,
         )
 
 
@@ -106,6 +127,7 @@ class CreatedApiKey(Wire):
     read_only: bool
     role: str | None
     created_at: datetime
+    providers: list[str] | msgspec.UnsetType = msgspec.UNSET
 
 
 class FlowStartData(Wire):
@@ -140,13 +162,32 @@ class RejectedData(Wire):
     rejected: Literal[True]
 
 
+class ProviderDisconnectData(Wire):
+    provider: str
+    revoked: bool
+
+
 class DisconnectData(Wire):
     disconnected: bool
     revoked: bool
+    """With `all=true`: Cognito accepted the revocation of every connection there was."""
+    providers: list[ProviderDisconnectData] | msgspec.UnsetType = msgspec.UNSET
+    """With `all=true` only: each provider the user was disconnected from."""
 
     @classmethod
     def of(cls, result: DisconnectResult) -> DisconnectData:
         return cls(disconnected=result.disconnected, revoked=result.revoked)
+
+    @classmethod
+    def of_all(cls, results: Mapping[str, DisconnectResult]) -> DisconnectData:
+        return cls(
+            disconnected=True,
+            revoked=bool(results) and all(r.revoked for r in results.values()),
+            providers=[
+                ProviderDisconnectData(provider=name, revoked=result.revoked)
+                for name, result in results.items()
+            ],
+        )
 
 
 class TokenData(Wire):

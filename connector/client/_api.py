@@ -19,6 +19,7 @@ class ConnectorApi:
     complete_callback = Operation(connection.complete_callback)
     disconnect = Operation(connection.disconnect)
     get_connection = Operation(connection.get_connection)
+    list_connections = Operation(connection.list_connections)
     get_token = Operation(connection.get_token)
     get_credentials = Operation(connection.get_credentials)
     list_buckets = Operation(s3.list_buckets)

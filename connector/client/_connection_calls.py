@@ -13,10 +13,12 @@ from connector.client.models import (
     AccessToken,
     AwsCredentials,
     Connection,
+    ConnectionList,
     Disconnected,
     FlowStart,
     FlowStatus,
     Health,
+    ProviderConnection,
     Rejected,
 )
 
@@ -32,6 +34,7 @@ def connect(
     *,
     login_hint: str | None = None,
     replace: bool = False,
+    provider: str | None = None,
 ) -> Call[FlowStart]:
     """Start a connection flow for the user: send their browser to `auth_url`. `redirect_uri`
     (on the connector's allow-list) is where the browser returns afterwards; `login_hint`
@@ -40,6 +43,7 @@ def connect(
         method="GET",
         path="/connect",
         user_id=user_id,
+        provider=provider,
         params={
             "redirect_uri": redirect_uri,
             "loginHint": login_hint,
@@ -99,27 +103,61 @@ def complete_callback(code: str, state: str, *, user_id: str | None = None) -> C
     )
 
 
-def disconnect(user_id: str) -> Call[Disconnected]:
-    """Revoke the user's refresh token and forget the connection (idempotent)."""
+def disconnect(
+    user_id: str, *, provider: str | None = None, all_providers: bool = False
+) -> Call[Disconnected]:
+    """Revoke the user's refresh token and forget the connection (idempotent): the one with
+    `provider` (None: the default provider), or with `all_providers` every provider the key
+    may act on (`providers` in the answer lists them)."""
     return Call(
-        method="POST", path="/disconnect", user_id=user_id, receive=Decode(data_of(Disconnected))
+        method="POST",
+        path="/disconnect",
+        user_id=user_id,
+        provider=provider,
+        params={"all": "true" if all_providers else None},
+        receive=Decode(data_of(Disconnected)),
     )
 
 
-def get_connection(user_id: str) -> Call[Connection]:
+def list_connections(user_id: str) -> Call[list[ProviderConnection]]:
+    """Every connection of the user, one per provider (and the key's providers), by name."""
+    decode = data_of(ConnectionList)
+    return Call(
+        method="GET",
+        path="/connections",
+        user_id=user_id,
+        receive=Decode(lambda content: decode(content).connections),
+    )
+
+
+def get_connection(user_id: str, *, provider: str | None = None) -> Call[Connection]:
     """The user's connection, without secrets (NotConnectedError when there is none)."""
     return Call(
-        method="GET", path="/connection", user_id=user_id, receive=Decode(data_of(Connection))
+        method="GET",
+        path="/connection",
+        user_id=user_id,
+        provider=provider,
+        receive=Decode(data_of(Connection)),
     )
 
 
-def get_token(user_id: str) -> Call[AccessToken]:
+def get_token(user_id: str, *, provider: str | None = None) -> Call[AccessToken]:
     """A valid Cognito access token for the user (needs the `token:read` scope)."""
-    return Call(method="GET", path="/token", user_id=user_id, receive=Decode(data_of(AccessToken)))
+    return Call(
+        method="GET",
+        path="/token",
+        user_id=user_id,
+        provider=provider,
+        receive=Decode(data_of(AccessToken)),
+    )
 
 
-def get_credentials(user_id: str) -> Call[AwsCredentials]:
+def get_credentials(user_id: str, *, provider: str | None = None) -> Call[AwsCredentials]:
     """The user's temporary AWS credentials (needs the `credentials:read` scope)."""
     return Call(
-        method="GET", path="/credentials", user_id=user_id, receive=Decode(data_of(AwsCredentials))
+        method="GET",
+        path="/credentials",
+        user_id=user_id,
+        provider=provider,
+        receive=Decode(data_of(AwsCredentials)),
     )

@@ -11,25 +11,33 @@ from connector.client.models import FunctionDetail, FunctionInfo, FunctionPage, 
 
 
 def list_functions(
-    user_id: str, *, marker: str | None = None, max_items: int | None = None
+    user_id: str,
+    *,
+    marker: str | None = None,
+    max_items: int | None = None,
+    provider: str | None = None,
 ) -> Call[FunctionPage]:
     """One page of Lambda functions (see `iter_functions` for all of them)."""
     return Call(
         method="GET",
         path="/lambda/functions",
         user_id=user_id,
+        provider=provider,
         params={"marker": marker, "maxItems": max_items},
         receive=Decode(data_of(FunctionPage)),
     )
 
 
 def iter_functions(
-    user_id: str, *, page_size: int | None = None
+    user_id: str,
+    *,
+    page_size: int | None = None,
+    provider: str | None = None,
 ) -> Pages[FunctionPage, FunctionInfo]:
     """Every Lambda function the user (and the key's policy) can see, page after page."""
 
     def page(marker: str | None) -> Call[FunctionPage]:
-        return list_functions(user_id, marker=marker, max_items=page_size)
+        return list_functions(user_id, marker=marker, max_items=page_size, provider=provider)
 
     return Pages(
         first=page(None),
@@ -38,12 +46,13 @@ def iter_functions(
     )
 
 
-def get_function(user_id: str, name: str) -> Call[FunctionDetail]:
+def get_function(user_id: str, name: str, *, provider: str | None = None) -> Call[FunctionDetail]:
     """A function's configuration (`name` may be a name, an ARN or name:qualifier)."""
     return Call(
         method="GET",
         path=f"/lambda/functions/{path_segment(name, safe=':')}",
         user_id=user_id,
+        provider=provider,
         receive=Decode(data_of(FunctionDetail)),
     )
 
@@ -55,6 +64,7 @@ def invoke(
     *,
     invocation_type: Literal["RequestResponse", "Event"] = "RequestResponse",
     log_type: Literal["None", "Tail"] = "None",
+    provider: str | None = None,
 ) -> Call[InvokeResult]:
     """Invoke the function with `payload` (any JSON value; `{}` when None) as its event.
     Retried only when throttled: after other failures the function may have run."""
@@ -62,6 +72,7 @@ def invoke(
         method="POST",
         path=f"/lambda/functions/{path_segment(name, safe=':')}/invoke",
         user_id=user_id,
+        provider=provider,
         body=json_body(
             {
                 "payload": {} if payload is None else payload,

@@ -36,13 +36,14 @@ def _guess_type(path: Path) -> str | None:
     return mimetypes.guess_type(path.name)[0]
 
 
-def list_buckets(user_id: str) -> Call[list[Bucket]]:
+def list_buckets(user_id: str, *, provider: str | None = None) -> Call[list[Bucket]]:
     """The user's buckets (narrowed to the key's bucket patterns)."""
     decode = data_of(BucketList)
     return Call(
         method="GET",
         path="/s3/buckets",
         user_id=user_id,
+        provider=provider,
         receive=Decode(lambda content: decode(content).buckets),
     )
 
@@ -55,12 +56,14 @@ def list_objects(
     delimiter: str | None = None,
     max_keys: int | None = None,
     continuation_token: str | None = None,
+    provider: str | None = None,
 ) -> Call[ObjectPage]:
     """One page of objects and common prefixes (see `iter_objects` for all of them)."""
     return Call(
         method="GET",
         path=f"/s3/buckets/{path_segment(bucket)}/objects",
         user_id=user_id,
+        provider=provider,
         params={
             "prefix": prefix,
             "delimiter": delimiter,
@@ -78,6 +81,7 @@ def iter_objects(
     prefix: str | None = None,
     delimiter: str | None = None,
     page_size: int | None = None,
+    provider: str | None = None,
 ) -> Pages[ObjectPage, ObjectInfo]:
     """Every object under `prefix`, page after page."""
 
@@ -89,6 +93,7 @@ def iter_objects(
             delimiter=delimiter,
             max_keys=page_size,
             continuation_token=token,
+            provider=provider,
         )
 
     return Pages(
@@ -101,7 +106,12 @@ def iter_objects(
 
 
 def get_object(
-    user_id: str, bucket: str, key: str, *, byte_range: str | None = None
+    user_id: str,
+    bucket: str,
+    key: str,
+    *,
+    byte_range: str | None = None,
+    provider: str | None = None,
 ) -> Call[bytes]:
     """The object's bytes, in memory (`open_object` streams; `download_file` saves to disk).
     `byte_range` is one HTTP range such as `bytes=0-99`."""
@@ -109,38 +119,55 @@ def get_object(
         method="GET",
         path=_object_path(bucket, key),
         user_id=user_id,
+        provider=provider,
         headers={"Range": byte_range} if byte_range else {},
         receive=Decode(bytes),
     )
 
 
 def put_object(
-    user_id: str, bucket: str, key: str, body: BodyLike, *, content_type: str | None = None
+    user_id: str,
+    bucket: str,
+    key: str,
+    body: BodyLike,
+    *,
+    content_type: str | None = None,
+    provider: str | None = None,
 ) -> Call[StoredObject]:
     """Store `body` (bytes, str, a binary file, or an iterator of chunks, streamed) as the
     object. Only bodies that can be sent again (bytes, seekable files) are ever retried."""
-    return _put(user_id, bucket, key, body_of(body), content_type)
+    return _put(user_id, bucket, key, body_of(body), content_type, provider=provider)
 
 
 def _put(
-    user_id: str, bucket: str, key: str, body: Body, content_type: str | None
+    user_id: str,
+    bucket: str,
+    key: str,
+    body: Body,
+    content_type: str | None,
+    *,
+    provider: str | None = None,
 ) -> Call[StoredObject]:
     return Call(
         method="PUT",
         path=_object_path(bucket, key),
         user_id=user_id,
+        provider=provider,
         body=body,
         headers={"Content-Type": content_type} if content_type else {},
         receive=Decode(data_of(StoredObject)),
     )
 
 
-def delete_object(user_id: str, bucket: str, key: str) -> Call[Deleted]:
+def delete_object(
+    user_id: str, bucket: str, key: str, *, provider: str | None = None
+) -> Call[Deleted]:
     """Delete the object (`deleted` is true also when it did not exist)."""
     return Call(
         method="DELETE",
         path=_object_path(bucket, key),
         user_id=user_id,
+        provider=provider,
         receive=Decode(data_of(Deleted)),
     )
 
@@ -152,54 +179,89 @@ def presign(
     *,
     method: Literal["GET", "PUT"] = "GET",
     expires_in: int = 900,
+    provider: str | None = None,
 ) -> Call[Presigned]:
     """A URL signed with the user's own credentials, for any HTTP client (1-3600 s)."""
     return Call(
         method="POST",
         path="/s3/presign",
         user_id=user_id,
+        provider=provider,
         body=json_body({"bucket": bucket, "key": key, "method": method, "expiresIn": expires_in}),
         headers={"Content-Type": JSON},
         receive=Decode(data_of(Presigned)),
     )
 
 
-def download_file(user_id: str, bucket: str, key: str, path: str | Path) -> Call[Path]:
+def download_file(
+    user_id: str, bucket: str, key: str, path: str | Path, *, provider: str | None = None
+) -> Call[Path]:
     """Stream the object into the file at `path` (which appears only once complete)."""
     return Call(
-        method="GET", path=_object_path(bucket, key), user_id=user_id, receive=SaveTo(Path(path))
+        method="GET",
+        path=_object_path(bucket, key),
+        user_id=user_id,
+        provider=provider,
+        receive=SaveTo(Path(path)),
     )
 
 
 def upload_file(
-    user_id: str, bucket: str, key: str, path: str | Path, *, content_type: str | None = None
+    user_id: str,
+    bucket: str,
+    key: str,
+    path: str | Path,
+    *,
+    content_type: str | None = None,
+    provider: str | None = None,
 ) -> Call[StoredObject]:
     """Stream the file at `path` into the object (re-read from disk if retried)."""
     path = Path(path)
-    return _put(user_id, bucket, key, PathBody(path), content_type or _guess_type(path))
+    return _put(
+        user_id, bucket, key, PathBody(path), content_type or _guess_type(path), provider=provider
+    )
 
 
-def read_json(user_id: str, bucket: str, key: str) -> Call[Any]:
+def read_json(user_id: str, bucket: str, key: str, *, provider: str | None = None) -> Call[Any]:
     """The object, parsed as JSON."""
-    return _read(user_id, bucket, key, msgspec.json.decode)
+    return _read(user_id, bucket, key, msgspec.json.decode, provider=provider)
 
 
-def read_text(user_id: str, bucket: str, key: str, *, encoding: str = "utf-8") -> Call[str]:
+def read_text(
+    user_id: str, bucket: str, key: str, *, encoding: str = "utf-8", provider: str | None = None
+) -> Call[str]:
     """The object, decoded as text."""
-    return _read(user_id, bucket, key, lambda content: content.decode(encoding))
+    return _read(user_id, bucket, key, lambda content: content.decode(encoding), provider=provider)
 
 
-def _read(user_id: str, bucket: str, key: str, decode: Callable[[bytes], T]) -> Call[T]:
+def _read(
+    user_id: str,
+    bucket: str,
+    key: str,
+    decode: Callable[[bytes], T],
+    *,
+    provider: str | None = None,
+) -> Call[T]:
     return Call(
-        method="GET", path=_object_path(bucket, key), user_id=user_id, receive=Decode(decode)
+        method="GET",
+        path=_object_path(bucket, key),
+        user_id=user_id,
+        provider=provider,
+        receive=Decode(decode),
     )
 
 
 def write_json(
-    user_id: str, bucket: str, key: str, value: Any, *, content_type: str = JSON
+    user_id: str,
+    bucket: str,
+    key: str,
+    value: Any,
+    *,
+    content_type: str = JSON,
+    provider: str | None = None,
 ) -> Call[StoredObject]:
     """Store `value` as a JSON object (msgspec encodes Structs, dataclasses, datetimes)."""
-    return _put(user_id, bucket, key, json_body(value), content_type)
+    return _put(user_id, bucket, key, json_body(value), content_type, provider=provider)
 
 
 def write_text(
@@ -210,13 +272,16 @@ def write_text(
     *,
     encoding: str = "utf-8",
     content_type: str | None = None,
+    provider: str | None = None,
 ) -> Call[StoredObject]:
     """Store `text` (as `text/plain` in `encoding` unless `content_type` says otherwise)."""
     content_type = content_type or f"text/plain; charset={encoding}"
-    return _put(user_id, bucket, key, BytesBody(text.encode(encoding)), content_type)
+    return _put(
+        user_id, bucket, key, BytesBody(text.encode(encoding)), content_type, provider=provider
+    )
 
 
-def file_exists(user_id: str, bucket: str, key: str) -> Call[bool]:
+def file_exists(user_id: str, bucket: str, key: str, *, provider: str | None = None) -> Call[bool]:
     """Whether the object exists (False too when the bucket does not). One listing call:
     the key itself is the first name listed under its own prefix, and a listing answers the
     same for empty objects, where a ranged GET would not."""
@@ -231,6 +296,7 @@ def file_exists(user_id: str, bucket: str, key: str) -> Call[bool]:
         method="GET",
         path=f"/s3/buckets/{path_segment(bucket)}/objects",
         user_id=user_id,
+        provider=provider,
         params={"prefix": key, "maxKeys": 1},
         receive=Decode(lambda content: [o.key for o in first(content).objects] == [key]),
         recover=recover,

@@ -44,6 +44,8 @@ class Call(Generic[T]):
     path: str
     receive: Receiver[T]
     user_id: str | None = None
+    provider: str | None = None
+    """The provider the call acts on (the `provider` query parameter); None: the default."""
     params: Mapping[str, str | int | None] = field(default_factory=dict)
     headers: Mapping[str, str] = field(default_factory=dict)
     body: Body | None = None
@@ -119,6 +121,8 @@ class Exchange:
             if call.body.content_length is not None:
                 headers["Content-Length"] = str(call.body.content_length)
         params = {name: value for name, value in call.params.items() if value is not None}
+        if call.provider is not None:
+            params["provider"] = call.provider
         return http.build_request(
             call.method, call.path, params=params, headers=headers, content=content
         )

@@ -57,10 +57,16 @@ class AsyncConnectorClient(ConnectorApi, AsyncRunner):
 
     @asynccontextmanager
     async def open_object(
-        self, user_id: str, bucket: str, key: str, *, byte_range: str | None = None
+        self,
+        user_id: str,
+        bucket: str,
+        key: str,
+        *,
+        byte_range: str | None = None,
+        provider: str | None = None,
     ) -> AsyncIterator[AsyncObjectStream]:
         """Stream the object: `async with client.open_object(...) as obj: async for c in obj`."""
-        call = get_object(user_id, bucket, key, byte_range=byte_range)
+        call = get_object(user_id, bucket, key, byte_range=byte_range, provider=provider)
         async with self._open(call) as got:
             yield AsyncObjectStream(meta_of(got), self._chunks(got))
 

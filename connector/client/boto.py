@@ -32,13 +32,20 @@ FLOOR = timedelta(seconds=5)
 
 
 def boto3_session(
-    client: ConnectorClient, user_id: str, *, region_name: str | None = None
+    client: ConnectorClient,
+    user_id: str,
+    *,
+    region_name: str | None = None,
+    provider: str | None = None,
 ) -> Session:
-    """A boto3 Session acting as `user_id`. The first credentials are fetched now (so a user
-    without a connection fails here, with NotConnectedError); later ones when botocore asks.
-    The region is `region_name`, else the client's, else that of the user's identity pool."""
-    first = client.get_credentials(user_id)
-    credentials = refreshable_credentials(first, lambda: client.get_credentials(user_id))
+    """A boto3 Session acting as `user_id` through `provider` (None: the default provider). The
+    first credentials are fetched now (so a user without a connection fails here, with
+    NotConnectedError); later ones when botocore asks. The region is `region_name`, else the
+    client's, else that of the user's identity pool."""
+    first = client.get_credentials(user_id, provider=provider)
+    credentials = refreshable_credentials(
+        first, lambda: client.get_credentials(user_id, provider=provider)
+    )
     region = region_name or client.region or first.identity_id.partition(":")[0] or None
     return session_with(credentials, region)
 

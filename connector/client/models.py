@@ -73,6 +73,21 @@ class Connection(Model):
     updated_at: datetime
 
 
+class ProviderConnection(Connection):
+    """One of the user's connections in `list_connections`: a Connection and its provider."""
+
+    provider: str
+
+
+class ConnectionList(Model):
+    connections: list[ProviderConnection]
+
+
+class ProviderDisconnected(Model):
+    provider: str
+    revoked: bool
+
+
 class Rejected(Model):
     rejected: bool
 
@@ -80,6 +95,8 @@ class Rejected(Model):
 class Disconnected(Model):
     disconnected: bool
     revoked: bool
+    providers: list[ProviderDisconnected] | None = None
+    """With `all_providers` only: each provider the user was disconnected from."""
 
 
 class AccessToken(Model):

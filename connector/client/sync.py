@@ -64,17 +64,28 @@ class ConnectorClient(ConnectorApi, SyncRunner):
 
     @contextmanager
     def open_object(
-        self, user_id: str, bucket: str, key: str, *, byte_range: str | None = None
+        self,
+        user_id: str,
+        bucket: str,
+        key: str,
+        *,
+        byte_range: str | None = None,
+        provider: str | None = None,
     ) -> Iterator[ObjectStream]:
         """Stream the object: `with client.open_object(user, b, k) as obj: for chunk in obj`."""
-        with self._open(get_object(user_id, bucket, key, byte_range=byte_range)) as got:
+        with self._open(
+            get_object(user_id, bucket, key, byte_range=byte_range, provider=provider)
+        ) as got:
             yield ObjectStream(meta_of(got), self._chunks(got))
 
-    def boto3_session(self, user_id: str, *, region_name: str | None = None) -> Session:
-        """A boto3 Session acting as the user, its credentials refreshed from the connector."""
+    def boto3_session(
+        self, user_id: str, *, region_name: str | None = None, provider: str | None = None
+    ) -> Session:
+        """A boto3 Session acting as the user (through `provider`, None: the default), its
+        credentials refreshed from the connector."""
         from connector.client.boto import boto3_session  # noqa: PLC0415 - boto3 only when used
 
-        return boto3_session(self, user_id, region_name=region_name)
+        return boto3_session(self, user_id, region_name=region_name, provider=provider)
 
     def close(self) -> None:
         self._http.close()

@@ -8,6 +8,8 @@ from enum import StrEnum
 
 import msgspec
 
+from connector.domain.providers import DEFAULT_PROVIDER
+
 
 class ConnectionStatus(StrEnum):
     ACTIVE = "active"
@@ -23,13 +25,15 @@ class SealedTokens(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class Connection(msgspec.Struct, frozen=True, kw_only=True):
-    """A user's connection to Cognito, as the ConnectionStore keeps it.
+    """A user's connection to one Cognito provider, as the ConnectionStore keeps it.
 
     `version` is owned by the store: it starts at 1 and grows by one on every write, so a
     writer that read version N can only write if nobody wrote in between.
     """
 
     user_id: str
+    provider: str = DEFAULT_PROVIDER
+    """The Cognito set-up this connection belongs to: a user has at most one per provider."""
     status: ConnectionStatus
     sub: str
     username: str | None
@@ -92,6 +96,8 @@ class ApiKey(msgspec.Struct, frozen=True, kw_only=True):
     role: str | None = None
     """An IAM role ARN: calls with this key run as the user's credentials chained into it
     (role elevation, sts:AssumeRole)."""
+    providers: tuple[str, ...] = ()
+    """The providers the key may act on; empty means every provider."""
 
     @property
     def active(self) -> bool:

@@ -8,6 +8,7 @@ from enum import StrEnum
 import msgspec
 
 from connector.domain.models import SealedTokens
+from connector.domain.providers import DEFAULT_PROVIDER
 
 
 class TokenGrant(msgspec.Struct, frozen=True, kw_only=True):
@@ -82,6 +83,8 @@ class FlowRecord(msgspec.Struct, frozen=True, kw_only=True):
     redirect_uri: str | None
     replace: bool = False
     """Started with `replace=true`: a different Cognito account may replace the stored one."""
+    provider: str = DEFAULT_PROVIDER
+    """The provider the flow signs in at: one /callback serves every provider."""
     created_at: datetime
     expires_at: datetime
 
@@ -95,6 +98,7 @@ class PendingGrant(msgspec.Struct, frozen=True, kw_only=True):
     user_id: str
     key_id: str | None
     replace: bool
+    provider: str = DEFAULT_PROVIDER
     tokens: SealedTokens
     claims: IdentityClaims
     scopes: tuple[str, ...]

@@ -18,31 +18,35 @@ from connector.domain.aws import (
 from connector.domain.events import OutboxRecord
 from connector.domain.models import ApiKey, Connection
 from connector.domain.oauth import AccessClaims, IdentityClaims, TokenGrant
+from connector.domain.providers import DEFAULT_PROVIDER
 from connector.domain.rate_limits import Counter, Usage
 
 
 class ConnectionStore(Protocol):
     """The source of truth for connections (SQL, S3). Knows nothing of encryption.
 
+    Connections are keyed by (user id, provider); `provider` defaults to the default provider,
+    which is also what every record written before providers existed belongs to.
+
     Contract (tests/contract/test_connection_store.py runs it against every adapter):
     - `put(c, expected_version=None)` creates; it raises VersionConflictError if the user
-      already has a connection.
+      already has a connection with that provider.
     - `put(c, expected_version=N)` replaces only while the stored version is N, else raises
       VersionConflictError (also when the row is gone).
     - The returned connection carries the stored version (1 on create, N + 1 on replace);
       the version field of the argument is ignored.
     - `delete` is idempotent and says whether a row was removed.
-    - `iterate` yields every connection once, ordered by user id, in pages, and tolerates
-      rows being rewritten while it runs (keyset pagination).
-    - `find_by_sub` returns the connections whose stored `sub` is the one given (exactly,
-      case-sensitively), at most `limit` of them, ordered by user id; a deleted connection or
-      one whose `sub` changed is never returned.
+    - `iterate` yields every connection once (every provider's), ordered by user id, in
+      pages, and tolerates rows being rewritten while it runs (keyset pagination).
+    - `find_by_sub` returns the connections of one provider whose stored `sub` is the one given
+      (exactly, case-sensitively), at most `limit` of them, ordered by user id; a deleted
+      connection or one whose `sub` changed is never returned.
     - `outbox` records given to `put` or `delete` are stored if and only if the change is
       (one transaction): a refused write stores none of them.
     """
 
-    async def get(self, user_id: str) -> Connection | None:
-        """The user's connection, or None."""
+    async def get(self, user_id: str, provider: str = DEFAULT_PROVIDER) -> Connection | None:
+        """The user's connection with `provider`, or None."""
         ...
 
     async def put(
@@ -55,13 +59,22 @@ class ConnectionStore(Protocol):
         """Create or replace with a version check; returns what was stored."""
         ...
 
-    async def delete(self, user_id: str, *, outbox: Sequence[OutboxRecord] = ()) -> bool:
-        """Remove the user's connection; True if there was one (the outbox records are
-        stored only then)."""
+    async def delete(
+        self,
+        user_id: str,
+        provider: str = DEFAULT_PROVIDER,
+        *,
+        outbox: Sequence[OutboxRecord] = (),
+    ) -> bool:
+        """Remove the user's connection with `provider`; True if there was one (the outbox
+        records are stored only then)."""
         ...
 
-    async def find_by_sub(self, sub: str, *, limit: int = 2) -> list[Connection]:
-        """The connections holding this Cognito account (MCP user mode acts for the one)."""
+    async def find_by_sub(
+        self, sub: str, provider: str = DEFAULT_PROVIDER, *, limit: int = 2
+    ) -> list[Connection]:
+        """The connections of `provider` holding this Cognito account (MCP user mode acts for
+        the one)."""
         ...
 
     def iterate(

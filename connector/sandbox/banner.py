@@ -50,6 +50,22 @@ class DevFacts(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
     """The stand-in's app client for MCP user mode (public, PKCE)."""
     agent_callback: str
     """A callback URL registered for the agent client."""
+    partner: PartnerFacts | None = None
+    """The second provider (`partner`), when the sandbox runs two."""
+
+
+class PartnerFacts(msgspec.Struct, frozen=True, kw_only=True, rename="camel"):
+    """The second provider of the sandbox: its own domain on the same stand-in, pools, user."""
+
+    provider: str
+    hosted_ui_url: str
+    issuer: str
+    user_pool_id: str
+    identity_pool_id: str
+    client_id: str
+    username: str
+    password: str
+    email: str
 
 
 def mcp_client_config(facts: DevFacts) -> str:
@@ -100,6 +116,16 @@ def banner(facts: DevFacts) -> str:
         f" Data dir       {facts.data_dir}",
         f" Env file       {facts.env_file}   (URLs, $KEY, the database)",
     ]
+    partner = facts.partner
+    if partner is not None:
+        lines += [
+            f" Provider {partner.provider}: Hosted UI {partner.hosted_ui_url} (issuer"
+            f" {partner.issuer}),",
+            f"                user pool {partner.user_pool_id}, identity pool"
+            f" {partner.identity_pool_id},",
+            f"                sign in as {partner.username} / {partner.password}"
+            f"   (add ?provider={partner.provider})",
+        ]
     if facts.from_environment:
         lines.append(f" Yours          {', '.join(facts.from_environment)} (from the environment)")
     lines += [

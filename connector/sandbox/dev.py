@@ -14,15 +14,17 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
+from typing import cast
 
 import httpx
 import uvicorn
 from litestar import Litestar
+from litestar.types import ASGIApp
 
 from connector.app import create_app
 from connector.sandbox.agent_client import AGENT_CLIENT_ID, agent_callback, agent_client
 from connector.sandbox.aws import REGION, AwsEmulator, use_emulator
-from connector.sandbox.banner import DEMO_USER_ID, DevFacts, banner, ready_line
+from connector.sandbox.banner import DEMO_USER_ID, DevFacts, PartnerFacts, banner, ready_line
 from connector.sandbox.demo_app import DemoAppConfig, create_demo_app, return_urls
 from connector.sandbox.demo_key import issue_demo_key
 from connector.sandbox.environment import (
@@ -36,14 +38,17 @@ from connector.sandbox.hosted_ui import (
     AppClient,
     HostedUi,
     HostedUiConfig,
+    HostedUiDomains,
     SandboxUser,
     create_hosted_ui_app,
 )
-from connector.sandbox.seed import DEMO_OBJECTS, SeededAws, seed
+from connector.sandbox.seed import DEMO_OBJECTS, PARTNER, SeededAws, SeededPool, seed
 from connector.sandbox.servers import LOCALHOST, BackgroundServer, ensure_free, server_config
 from connector.settings import Settings
 
 log = logging.getLogger(__name__)
+PARTNER_HOST = "localhost"
+PROVIDERS_FILE = "providers.toml"
 EXIT_FAILED = 1
 READY_TIMEOUT = 60.0
 
@@ -63,6 +68,11 @@ class DevOptions:
     @property
     def hosted_ui_url(self) -> str:
         return f"http://{LOCALHOST}:{self.cognito_port}"
+
+    @property
+    def partner_hosted_ui_url(self) -> str:
+        """The second provider's Hosted UI domain: the same stand-in, another host name."""
+        return f"http://{PARTNER_HOST}:{self.cognito_port}"
 
     @property
     def app_url(self) -> str:
@@ -103,7 +113,10 @@ def _run(options: DevOptions, running: ExitStack) -> int:
     _start_hosted_ui(seeded, options, f"{connector_public_url}/callback", running)
     sandbox = sandbox_settings(
         developer,
-        sandbox=_cognito_environment(seeded, options, connector_public_url),
+        sandbox={
+            **_cognito_environment(seeded, options, connector_public_url),
+            "CONNECTOR_PROVIDERS_FILE": str(_write_providers_file(seeded, data_dir)),
+        },
         return_urls=return_urls(options.app_url),
         data_dir=data_dir,
     )
@@ -124,35 +137,79 @@ def _start_aws(options: DevOptions, callback_url: str, running: ExitStack) -> Se
     running.callback(emulator.stop)
     use_emulator(emulator)
     return seed(
-        emulator.endpoint_url, hosted_ui_url=options.hosted_ui_url, callback_url=callback_url
+        emulator.endpoint_url,
+        hosted_ui_url=options.hosted_ui_url,
+        callback_url=callback_url,
+        partner_hosted_ui_url=options.partner_hosted_ui_url,
     )
 
 
 def _start_hosted_ui(
     seeded: SeededAws, options: DevOptions, callback_url: str, running: ExitStack
 ) -> None:
-    user = seeded.user
-    hosted_ui = HostedUi(
+    """One stand-in serving both pools, each at its own domain (host name)."""
+    # MCP user mode serves the default provider: its pool alone registers the agent client.
+    agents: tuple[AppClient, ...] = (agent_client(options.app_url),)
+    pools = [(LOCALHOST, options.hosted_ui_url, seeded.own_pool, agents)]
+    if seeded.partner is not None:
+        pools.append((PARTNER_HOST, options.partner_hosted_ui_url, seeded.partner, ()))
+    domains = HostedUiDomains(
+        {
+            host: create_hosted_ui_app(_hosted_ui(pool, url, callback_url, extra))
+            for host, url, pool, extra in pools
+        }
+    )
+    _start(domains, options.cognito_port, "hosted-ui", running)
+
+
+def _hosted_ui(
+    pool: SeededPool, url: str, callback_url: str, extra_clients: tuple[AppClient, ...]
+) -> HostedUi:
+    user = pool.user
+    return HostedUi(
         HostedUiConfig(
-            user_pool_id=seeded.user_pool_id,
-            issuer_base_url=options.hosted_ui_url,
+            user_pool_id=pool.user_pool_id,
+            issuer_base_url=url,
             region=REGION,
             clients=(
                 AppClient(
-                    client_id=seeded.client_id,
-                    client_secret=seeded.client_secret,
+                    client_id=pool.client_id,
+                    client_secret=pool.client_secret,
                     callback_urls=(callback_url,),
                 ),
-                agent_client(options.app_url),
+                *extra_clients,
             ),
             users=(SandboxUser(user.username, user.password, user.email, sub=user.sub),),
         )
     )
-    _start(create_hosted_ui_app(hosted_ui), options.cognito_port, "hosted-ui", running)
 
 
-def _start(app: Litestar, port: int, name: str, running: ExitStack) -> None:
-    server = BackgroundServer(app, port, name=name)
+def _write_providers_file(seeded: SeededAws, data_dir: Path) -> Path:
+    """CONNECTOR_PROVIDERS_FILE naming the partner's pools (mode 0600: it holds the client
+    secret of an emulated pool, made anew at each start)."""
+    path = data_dir / PROVIDERS_FILE
+    partner = seeded.partner
+    text = "# Written by `connector dev` at each start.\n"
+    if partner is not None:
+        domain = partner.issuer.rsplit("/", 1)[0]
+        text += (
+            f"[providers.{PARTNER}]\n"
+            f'domain = "{domain}"\n'
+            f'client_id = "{partner.client_id}"\n'
+            f'client_secret = "{partner.client_secret}"\n'
+            f'region = "{REGION}"\n'
+            f'user_pool_id = "{partner.user_pool_id}"\n'
+            f'identity_pool_id = "{partner.identity_pool_id}"\n'
+            f'issuer = "{partner.issuer}"\n'
+        )
+    path.touch(mode=0o600)
+    path.chmod(0o600)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def _start(app: Litestar | HostedUiDomains, port: int, name: str, running: ExitStack) -> None:
+    server = BackgroundServer(cast("ASGIApp", app), port, name=name)
     server.start()
     running.callback(server.stop)
 
@@ -171,6 +228,8 @@ def _demo_app_config(seeded: SeededAws, options: DevOptions, api_key: str) -> De
         api_key=api_key,
         hosted_ui_url=options.hosted_ui_url,
         function_name=seeded.function_name,
+        providers=("default", PARTNER) if seeded.partner is not None else (),
+        other_hosted_ui_urls=(options.partner_hosted_ui_url,),
     )
 
 
@@ -237,6 +296,24 @@ def _facts(
         mcp_url=f"{options.connector_url}/mcp",
         agent_client_id=AGENT_CLIENT_ID,
         agent_callback=agent_callback(options.app_url),
+        partner=_partner_facts(seeded, options),
+    )
+
+
+def _partner_facts(seeded: SeededAws, options: DevOptions) -> PartnerFacts | None:
+    partner = seeded.partner
+    if partner is None:
+        return None
+    return PartnerFacts(
+        provider=PARTNER,
+        hosted_ui_url=options.partner_hosted_ui_url,
+        issuer=partner.issuer,
+        user_pool_id=partner.user_pool_id,
+        identity_pool_id=partner.identity_pool_id,
+        client_id=partner.client_id,
+        username=partner.user.username,
+        password=partner.user.password,
+        email=partner.user.email,
     )
 
 

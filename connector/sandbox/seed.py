@@ -1,4 +1,8 @@
-"""Demo data for the emulator: user pool, app client, user, identity pool, bucket, function."""
+"""Demo data for the emulator: user pools, app clients, users, identity pools, bucket, function.
+
+Two Cognito set-ups side by side: the one the `AWS_COGNITO_*` variables name (provider
+`default`) and a partner's (provider `partner`), each with its pool, client, demo user and
+identity pool, both reaching the same demo bucket and function."""
 
 from __future__ import annotations
 
@@ -42,6 +46,21 @@ class DemoUser:
     sub: str
 
 
+PARTNER = "partner"
+
+
+@dataclass(frozen=True, slots=True)
+class SeededPool:
+    """One provider's pools: a user pool with its app client and demo user, an identity pool."""
+
+    user_pool_id: str
+    issuer: str
+    client_id: str
+    client_secret: str
+    identity_pool_id: str
+    user: DemoUser
+
+
 @dataclass(frozen=True, slots=True)
 class SeededAws:
     """What `seed` created; ids are the emulator's own."""
@@ -55,11 +74,32 @@ class SeededAws:
     user: DemoUser
     bucket: str
     function_name: str
+    partner: SeededPool | None = None
+    """The second provider's pools, when asked for."""
+
+    @property
+    def own_pool(self) -> SeededPool:
+        """The `default` provider's pools."""
+        return SeededPool(
+            user_pool_id=self.user_pool_id,
+            issuer=self.issuer,
+            client_id=self.client_id,
+            client_secret=self.client_secret,
+            identity_pool_id=self.identity_pool_id,
+            user=self.user,
+        )
 
 
-def seed(endpoint_url: str, *, hosted_ui_url: str, callback_url: str) -> SeededAws:
+def seed(
+    endpoint_url: str,
+    *,
+    hosted_ui_url: str,
+    callback_url: str,
+    partner_hosted_ui_url: str | None = None,
+) -> SeededAws:
     """Create the demo resources in the emulator at `endpoint_url`. The identity pool trusts
-    the stand-in's issuer (`<hosted_ui_url>/<pool id>`, named without its scheme)."""
+    the stand-in's issuer (`<hosted_ui_url>/<pool id>`, named without its scheme). With
+    `partner_hosted_ui_url`, a second provider's pools too, trusting that domain's issuer."""
     session = boto3.Session(
         aws_access_key_id=DUMMY_CREDENTIAL,
         aws_secret_access_key=DUMMY_CREDENTIAL,
@@ -79,7 +119,11 @@ def seed(endpoint_url: str, *, hosted_ui_url: str, callback_url: str) -> SeededA
     )
     _bucket(client("s3"))
     _function(client("lambda"), iam)
+    partner = None
+    if partner_hosted_ui_url is not None:
+        partner = _partner(client, iam, partner_hosted_ui_url, callback_url)
     return SeededAws(
+        partner=partner,
         user_pool_id=pool_id,
         issuer=issuer,
         client_id=client_id,
@@ -91,11 +135,35 @@ def seed(endpoint_url: str, *, hosted_ui_url: str, callback_url: str) -> SeededA
     )
 
 
-def _user_pool(idp: Any, callback_url: str) -> tuple[str, str, str]:
-    pool_id: str = idp.create_user_pool(PoolName="connector-dev")["UserPool"]["Id"]
+def _partner(client: Any, iam: Any, hosted_ui_url: str, callback_url: str) -> SeededPool:
+    """The partner's pools: another user pool (its own demo user, another `sub`), app client
+    and identity pool, the same callback URL."""
+    name = f"connector-dev-{PARTNER}"
+    pool_id, client_id, client_secret = _user_pool(client("cognito-idp"), callback_url, name=name)
+    issuer = f"{hosted_ui_url}/{pool_id}"
+    identity_pool_id = _identity_pool(
+        client("cognito-identity"),
+        iam,
+        provider=issuer.split("://", 1)[1],
+        client_id=client_id,
+        name=f"connector_dev_{PARTNER}",
+        role=f"{name}-authenticated",
+    )
+    return SeededPool(
+        user_pool_id=pool_id,
+        issuer=issuer,
+        client_id=client_id,
+        client_secret=client_secret,
+        identity_pool_id=identity_pool_id,
+        user=_demo_user(client("cognito-idp"), pool_id),
+    )
+
+
+def _user_pool(idp: Any, callback_url: str, *, name: str = "connector-dev") -> tuple[str, str, str]:
+    pool_id: str = idp.create_user_pool(PoolName=name)["UserPool"]["Id"]
     app = idp.create_user_pool_client(
         UserPoolId=pool_id,
-        ClientName="connector-dev",
+        ClientName=name,
         GenerateSecret=True,
         CallbackURLs=[callback_url],
         AllowedOAuthFlows=["code"],
@@ -127,9 +195,17 @@ def _demo_user(idp: Any, pool_id: str) -> DemoUser:
     return DemoUser(username=DEMO_USERNAME, password=password, email=DEMO_EMAIL, sub=sub)
 
 
-def _identity_pool(identity: Any, iam: Any, *, provider: str, client_id: str) -> str:
+def _identity_pool(
+    identity: Any,
+    iam: Any,
+    *,
+    provider: str,
+    client_id: str,
+    name: str = "connector_dev",
+    role: str = "connector-dev-authenticated",
+) -> str:
     pool_id: str = identity.create_identity_pool(
-        IdentityPoolName="connector_dev",
+        IdentityPoolName=name,
         AllowUnauthenticatedIdentities=False,
         CognitoIdentityProviders=[
             {"ProviderName": provider, "ClientId": client_id, "ServerSideTokenCheck": False}
@@ -145,9 +221,9 @@ def _identity_pool(identity: Any, iam: Any, *, provider: str, client_id: str) ->
             "ForAnyValue:StringLike": {"cognito-identity.amazonaws.com:amr": "authenticated"},
         },
     )
-    role_arn = _role(iam, "connector-dev-authenticated", trust)
+    role_arn = _role(iam, role, trust)
     iam.put_role_policy(
-        RoleName="connector-dev-authenticated",
+        RoleName=role,
         PolicyName="demo-access",
         PolicyDocument=json.dumps(
             {

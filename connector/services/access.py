@@ -26,6 +26,15 @@ def require_scope(key: ApiKey, scope: Scope) -> None:
         )
 
 
+def require_provider(key: ApiKey, provider: str) -> None:
+    """FORBIDDEN, before any upstream call, for a provider outside the key's policy (a key
+    without providers covers every provider)."""
+    if key.providers and provider not in key.providers:
+        raise PermissionDeniedError(
+            "this API key's policy does not cover that provider", details={"provider": provider}
+        )
+
+
 def bucket_allowed(key: ApiKey, bucket: str) -> bool:
     """True if the key has no bucket policy or one of its globs matches (case-sensitive)."""
     return not key.buckets or any(fnmatchcase(bucket, p) for p in key.buckets)

@@ -10,6 +10,7 @@ from collections.abc import Iterable
 
 from connector.domain.models import DEFAULT_SCOPES, ROLE_ARN, WRITE_SCOPES, ApiKey, Scope
 from connector.domain.ports import ApiKeyStore, Clock
+from connector.domain.providers import is_provider_name
 from connector.domain.session_policy import PolicyTranslationError, session_policy
 from connector.errors import AuthenticationError, ValidationError
 from connector.services.process_layer import ProcessLayer, key_entry
@@ -44,8 +45,13 @@ class ApiKeyService:
         functions: Iterable[str] = (),
         read_only: bool = False,
         role: str | None = None,
+        providers: Iterable[str] = (),
+        configured: Iterable[str] | None = None,
     ) -> tuple[ApiKey, str]:
-        """Store a new key and return it with the raw key, which is never stored or shown again."""
+        """Store a new key and return it with the raw key, which is never stored or shown again.
+
+        `providers` limits the key to those providers (none: every provider); with
+        `configured`, each must be one of them."""
         if not _NAME.fullmatch(name):
             raise ValidationError("key name: 1-128 characters, letters, digits, . _ : @ + - space")
         granted = _parse_scopes(scopes) or set(DEFAULT_SCOPES)
@@ -69,6 +75,7 @@ class ApiKeyService:
             read_only=read_only,
             created_at=self._clock.now(),
             role=role,
+            providers=_providers(providers, configured),
         )
         await self._store.create(key)
         return key, raw_key
@@ -126,6 +133,19 @@ def _parse_scopes(values: Iterable[str]) -> set[Scope]:
             raise ValidationError(f"unknown scope {value!r}; known: {', '.join(sorted(known))}")
         parsed.add(known[value])
     return parsed
+
+
+def _providers(names: Iterable[str], configured: Iterable[str] | None) -> tuple[str, ...]:
+    chosen = tuple(dict.fromkeys(n.strip() for n in names))
+    known = None if configured is None else tuple(configured)
+    for name in chosen:
+        if not is_provider_name(name):
+            raise ValidationError(f"provider {name!r}: 1-32 characters of a-z 0-9 -")
+        if known is not None and name not in known:
+            raise ValidationError(
+                f"provider {name!r} is not configured: choose from {', '.join(known) or '(none)'}"
+            )
+    return chosen
 
 
 def _patterns(kind: str, values: Iterable[str]) -> tuple[str, ...]:

@@ -13,6 +13,7 @@ from connector.domain.events import EventType, OutboxRecord
 from connector.domain.models import Connection, ConnectionStatus, SealedTokens
 from connector.domain.oauth import IdentityClaims, TokenGrant, TokenSet
 from connector.domain.ports import Cipher, Clock, ConnectionStore, Outbox
+from connector.domain.providers import DEFAULT_PROVIDER, scoped
 from connector.errors import IdentityMismatchError, NotConnectedError, VersionConflictError
 from connector.services.process_layer import ProcessLayer, connection_entry
 from connector.services.tolerant_cache import TolerantCache
@@ -42,12 +43,15 @@ def _connect_event(existing: Connection | None, *, same_user: bool) -> EventType
     return None
 
 
-def connection_cache_key(user_id: str) -> str:
-    return f"conn:{user_id}"
+def connection_cache_key(user_id: str, provider: str = DEFAULT_PROVIDER) -> str:
+    return scoped("conn", user_id, provider)
 
 
 class ConnectionService:
     """Every write is versioned and written through to the cache (tokens stay sealed there).
+
+    One instance acts on the connections of one provider (`provider`); `for_provider` gives the
+    service of another over the same store, cache and process layer.
 
     Callers never see sealed tokens: the API maps a view, and `open_tokens` hands plaintext
     to the services that must use it, for one request.
@@ -63,6 +67,7 @@ class ConnectionService:
         *,
         events: WebhookEvents | None = None,
         outbox: Outbox | None = None,
+        provider: str = DEFAULT_PROVIDER,
     ) -> None:
         self._store = store
         self._cache = cache
@@ -72,19 +77,35 @@ class ConnectionService:
         # Webhooks: records go to the outbox with the change they report (None: no webhooks).
         self._events = events
         self._outbox = outbox
+        self.provider = provider
+
+    def for_provider(self, provider: str) -> ConnectionService:
+        """The same service acting on `provider`'s connections."""
+        if provider == self.provider:
+            return self
+        return ConnectionService(
+            self._store,
+            self._cache,
+            self._cipher,
+            self._clock,
+            self._layer,
+            events=self._events,
+            outbox=self._outbox,
+            provider=provider,
+        )
 
     async def get(self, user_id: str) -> Connection:
         """The user's connection, or NOT_CONNECTED: from this process when it holds it, else
         the cache, else the store. A cache outage only costs a database read."""
-        held = self._layer.connections.get(connection_entry(user_id))
+        held = self._layer.connections.get(connection_entry(user_id, self.provider))
         if held is not None:
             return held
-        cached = await self._cache.get(connection_cache_key(user_id))
+        cached = await self._cache.get(connection_cache_key(user_id, self.provider))
         if cached is not None:
             try:
                 connection = _decoder.decode(cached)
             except msgspec.DecodeError:
-                await self._cache.delete(connection_cache_key(user_id))
+                await self._cache.delete(connection_cache_key(user_id, self.provider))
             else:
                 self._hold(connection)
                 return connection
@@ -92,11 +113,13 @@ class ConnectionService:
 
     async def get_from_store(self, user_id: str) -> Connection:
         """The stored connection, bypassing the cache (re-reads under a lock)."""
-        connection = await self._store.get(user_id)
+        connection = await self._store.get(user_id, self.provider)
         if connection is None:
+            details = {"userId": user_id}
+            if self.provider != DEFAULT_PROVIDER:
+                details["provider"] = self.provider
             raise NotConnectedError(
-                "this user has no connection: send them through /connect first",
-                details={"userId": user_id},
+                "this user has no connection: send them through /connect first", details=details
             )
         await self._remember(connection)
         return connection
@@ -118,7 +141,7 @@ class ConnectionService:
         `replace`; otherwise IDENTITY_MISMATCH and nothing is written. The replaced connection
         comes back so that the caller can revoke its refresh token."""
         for _ in range(_WRITE_ATTEMPTS):
-            existing = await self._store.get(user_id)
+            existing = await self._store.get(user_id, self.provider)
             same_user = existing is not None and existing.sub == claims.sub
             if existing is not None and not same_user and not replace:
                 await self.record_event(
@@ -134,6 +157,7 @@ class ConnectionService:
             now = self._clock.now()
             connection = Connection(
                 user_id=user_id,
+                provider=self.provider,
                 status=ConnectionStatus.ACTIVE,
                 sub=claims.sub,
                 username=claims.username,
@@ -212,9 +236,9 @@ class ConnectionService:
     async def delete(self, user_id: str) -> bool:
         """Delete the connection and its cache entries, on every replica; idempotent."""
         outbox = self._records(EventType.DELETED, user_id)
-        deleted = await self._store.delete(user_id, outbox=outbox)
-        await self._cache.delete(connection_cache_key(user_id))
-        await self._layer.invalidate(connection_entry(user_id))
+        deleted = await self._store.delete(user_id, self.provider, outbox=outbox)
+        await self._cache.delete(connection_cache_key(user_id, self.provider))
+        await self._layer.invalidate(connection_entry(user_id, self.provider))
         if deleted:
             metrics.CONNECTION_CHANGES.labels("deleted").inc()
         return deleted
@@ -242,10 +266,11 @@ class ConnectionService:
         if self._events is None:
             return []
         if isinstance(about, str):
-            return self._events.records(event, about, {"provider": None, "status": None, **data})
+            return self._events.records(
+                event, about, {"provider": self.provider, "status": None, **data}
+            )
         described = {
-            # Set once connections name their provider; null until then.
-            "provider": getattr(about, "provider", None),
+            "provider": about.provider,
             "status": about.status.value,
             "sub": about.sub,
             **data,
@@ -262,12 +287,12 @@ class ConnectionService:
             connection, expected_version=expected_version, outbox=outbox or ()
         )
         await self._remember(stored)
-        await self._layer.announce(connection_entry(stored.user_id))
+        await self._layer.announce(connection_entry(stored.user_id, stored.provider))
         return stored
 
     async def _remember(self, connection: Connection) -> None:
         await self._cache.set(
-            connection_cache_key(connection.user_id),
+            connection_cache_key(connection.user_id, connection.provider),
             msgspec.json.encode(connection),
             ttl=CONNECTION_CACHE_TTL,
         )
@@ -275,7 +300,9 @@ class ConnectionService:
 
     def _hold(self, connection: Connection) -> None:
         self._layer.connections.put(
-            connection_entry(connection.user_id), connection, self._layer.connection_ttl
+            connection_entry(connection.user_id, connection.provider),
+            connection,
+            self._layer.connection_ttl,
         )
 
     def seal(self, grant: TokenGrant) -> SealedTokens:

@@ -13,6 +13,7 @@ from connector import metrics
 from connector.domain.aws import AwsCredentials
 from connector.domain.models import ApiKey, Connection, ConnectionStatus
 from connector.domain.ports import Cache, Cipher, Clock, IdentityBroker
+from connector.domain.providers import DEFAULT_PROVIDER
 from connector.domain.session_policy import session_policy_of
 from connector.errors import (
     DecryptionError,
@@ -58,19 +59,26 @@ class _Slot:
     """Role elevation: the user's own credentials are chained into this role."""
 
 
+def _own_slot_name(user_id: str, provider: str) -> str:
+    """The slot of a user's own credentials: another provider's starts with its name (no user
+    id holds a `/`); the default keeps the name used before providers existed."""
+    return user_id if provider == DEFAULT_PROVIDER else f"{provider}/{user_id}"
+
+
 def _slot(connection: Connection, key: ApiKey | None, *, narrows: bool, vended: bool) -> _Slot:
     policy = session_policy_of(key) if key is not None else None
     generation = int(connection.created_at.timestamp() * 1000)
+    user_id = connection.user_id
+    own = _own_slot_name(user_id, connection.provider)
     if key is not None and key.role is not None:
         # AssumeRole takes the session policy itself: no basic-flow role is needed.
         document = policy.document if policy is not None else None
         chained = hashlib.sha256(f"{key.role}\n{document}".encode()).hexdigest()
-        name = f"{connection.user_id}/role/{chained[:32]}/{generation}"
-        return _Slot(connection.user_id, name, document, key.role)
+        return _Slot(user_id, f"{own}/role/{chained[:32]}/{generation}", document, key.role)
     if policy is None or (not narrows and not vended):
         # Without a role to narrow with, the connector's own calls for a restricted key use the
         # user's credentials: the key's policy is then enforced by the connector alone.
-        return _Slot(connection.user_id, connection.user_id, None)
+        return _Slot(user_id, own, None)
     if not narrows:
         raise PermissionDeniedError(
             "this key has a bucket/function policy or is read-only, so its credentials must"
@@ -78,14 +86,14 @@ def _slot(connection: Connection, key: ApiKey | None, *, narrows: bool, vended: 
             f" {NARROWING_SETTING} and allow the identity pool's classic flow",
             details={"setting": "CONNECTOR_RESTRICTED_ROLE_ARN"},
         )
-    name = f"{connection.user_id}/{policy.fingerprint}/{generation}"
-    return _Slot(connection.user_id, name, policy.document)
+    return _Slot(user_id, f"{own}/{policy.fingerprint}/{generation}", policy.document)
 
 
 class CredentialService:
     """Check the cache, single-flight in the process, a cache lock across processes, re-read
-    after acquiring, mint (the contract's "Freshness"). `GetId` runs once per user: the identity id
-    is stored on the connection.
+    after acquiring, mint (the contract's "Freshness"). `GetId` runs once per user and provider: the
+    identity id is stored on the connection. Everything is keyed by the provider of
+    `connections` (cache entries, locks, in-process entries).
 
     Lifetimes are measured on the broker's clock at mint time and anchored on ours, so an
     offset between the two (or a test clock) never makes just-minted credentials look expired.
@@ -115,6 +123,7 @@ class CredentialService:
         self._layer = layer or ProcessLayer()
         self._flight: SingleFlight[AwsCredentials] = SingleFlight()
         self._forced: SingleFlight[AwsCredentials] = SingleFlight()
+        self._provider = connections.provider
 
     async def get_credentials(
         self,
@@ -239,8 +248,9 @@ class CredentialService:
 
     async def forget(self, user_id: str) -> None:
         """Drop the user's cached credentials here, in the cache and on every replica."""
-        await self._cache.delete(credentials_cache_key(user_id))
-        await self._layer.invalidate(credentials_entry(user_id))
+        own = _own_slot_name(user_id, self._provider)
+        await self._cache.delete(credentials_cache_key(own))
+        await self._layer.invalidate(credentials_entry(own))
 
     async def _read(
         self, slot: _Slot, identity_id: str | None, *, shared: bool = False

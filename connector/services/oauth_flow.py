@@ -8,7 +8,7 @@ import hashlib
 import logging
 import re
 import secrets
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TypeVar
@@ -109,7 +109,12 @@ def claimed_user(claims: IdentityClaims, claim: str) -> str | None:
 
 class OAuthFlowService:
     """Single-use, expiring state bound to the app's user, the API key, PKCE verifier, nonce
-    and return URL; a verified sign-in is stored only once it is bound to that user."""
+    and return URL; a verified sign-in is stored only once it is bound to that user.
+
+    One instance signs in at one provider (the provider of `connections`). The flow record and
+    the pending grant remember their provider, so whichever instance receives a callback or a
+    confirmation hands it to the instance of that provider (`route`): one /callback URL serves
+    every provider, and each checks its own tokens (the ID token's `iss` is its issuer)."""
 
     def __init__(
         self,
@@ -133,6 +138,22 @@ class OAuthFlowService:
         self._binding = binding or IdentityBinding()
         self._grants = PendingGrants(cache, clock)
         self._sweep_lock = DistributedLock(cache)
+        self.provider_name = connections.provider
+        self._flows: Mapping[str, OAuthFlowService] = {self.provider_name: self}
+
+    def route(self, flows: Mapping[str, OAuthFlowService]) -> None:
+        """Every provider's flow service by name (this one's included), shared by all of them."""
+        self._flows = flows
+
+    def _flow_of(self, provider: str) -> OAuthFlowService:
+        flow = self._flows.get(provider)
+        if flow is None:
+            raise OperationFailedError(
+                ErrorCode.CALLBACK_FAILED,
+                "the flow's provider is no longer configured on this connector",
+                details={"provider": provider, "retryable": False},
+            )
+        return flow
 
     @property
     def binding(self) -> IdentityBinding:
@@ -175,6 +196,7 @@ class OAuthFlowService:
             nonce=nonce,
             redirect_uri=redirect_uri,
             replace=replace,
+            provider=self.provider_name,
             created_at=now,
             expires_at=now + STATE_TTL,
         )
@@ -204,11 +226,12 @@ class OAuthFlowService:
         binding `confirm` the outcome carries a confirmation instead of a connection."""
         record = await self._consume(state)
         try:
-            sign_in = await self._sign_in(record, code, upstream_error)
+            flow = self._flow_of(record.provider)
+            sign_in = await flow._sign_in(record, code, upstream_error)
             if self._binding.mode == "confirm":
-                confirmation = await self._hold(state, record, sign_in)
+                confirmation = await flow._hold(state, record, sign_in)
             else:
-                connection = await self._store(record.user_id, record.replace, sign_in)
+                connection = await flow._store(record.user_id, record.replace, sign_in)
         except ConnectorError as error:
             await self._set_status(state, FlowStatus.FAILED, record.expires_at)
             log.info("oauth callback failed: %s", error.error_code)
@@ -237,8 +260,9 @@ class OAuthFlowService:
                 _same_key(record.key_id, key_id, "flow")
             if user_id is not None and user_id != record.user_id:
                 raise InvalidStateError("this state belongs to another user")
-            sign_in = await self._sign_in(record, code, None)
-            connection = await self._store(record.user_id, record.replace, sign_in)
+            flow = self._flow_of(record.provider)
+            sign_in = await flow._sign_in(record, code, None)
+            connection = await flow._store(record.user_id, record.replace, sign_in)
         except ConnectorError:
             await self._set_status(state, FlowStatus.FAILED, record.expires_at)
             raise
@@ -249,6 +273,7 @@ class OAuthFlowService:
         """The app's signed-in user confirms a pending sign-in. The confirmation is consumed
         before anything is compared; a refusal drops the grant and revokes its tokens."""
         grant = await self._take(confirmation)
+        flow = self._flows.get(grant.provider, self)
         try:
             _same_key(grant.key_id, key_id, "confirmation")
             if grant.user_id != user_id:
@@ -266,9 +291,11 @@ class OAuthFlowService:
                 scopes=grant.scopes,
                 lifetime=grant.token_lifetime,
             )
-            connection = await self._store(grant.user_id, grant.replace, sign_in, revoke=False)
+            connection = await self._flow_of(grant.provider)._store(
+                grant.user_id, grant.replace, sign_in, revoke=False
+            )
         except ConnectorError:
-            await self._revoke(grant.tokens.refresh_token)
+            await flow._revoke(grant.tokens.refresh_token)
             await self._set_status(grant.state, FlowStatus.FAILED, grant.flow_expires_at)
             raise
         await self._set_status(grant.state, FlowStatus.COMPLETED, grant.flow_expires_at)
@@ -277,7 +304,7 @@ class OAuthFlowService:
     async def reject(self, confirmation: str, *, key_id: str | None) -> None:
         """The app has no signed-in user for this sign-in: drop the grant, revoke its tokens."""
         grant = await self._take(confirmation)
-        await self._revoke(grant.tokens.refresh_token)
+        await self._flows.get(grant.provider, self)._revoke(grant.tokens.refresh_token)
         await self._set_status(grant.state, FlowStatus.FAILED, grant.flow_expires_at)
         _same_key(grant.key_id, key_id, "confirmation")
 
@@ -290,7 +317,7 @@ class OAuthFlowService:
         try:
             expired = await self._grants.take_expired()
             for grant in expired:
-                await self._revoke(grant.tokens.refresh_token)
+                await self._flows.get(grant.provider, self)._revoke(grant.tokens.refresh_token)
                 await self._set_status(grant.state, FlowStatus.FAILED, grant.flow_expires_at)
             if expired:
                 log.info("revoked %d sign-ins that were never confirmed", len(expired))
@@ -316,7 +343,7 @@ class OAuthFlowService:
         if grant is None:
             raise InvalidStateError(_INVALID_CONFIRMATION)
         if self._clock.now() >= grant.expires_at:
-            await self._revoke(grant.tokens.refresh_token)
+            await self._flows.get(grant.provider, self)._revoke(grant.tokens.refresh_token)
             await self._set_status(grant.state, FlowStatus.FAILED, grant.flow_expires_at)
             raise InvalidStateError(_INVALID_CONFIRMATION)
         return grant
@@ -373,6 +400,7 @@ class OAuthFlowService:
             user_id=record.user_id,
             key_id=record.key_id,
             replace=record.replace,
+            provider=self.provider_name,
             tokens=sign_in.tokens,
             claims=sign_in.claims,
             scopes=sign_in.scopes,

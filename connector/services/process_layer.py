@@ -11,6 +11,7 @@ from typing import Any
 from connector.domain.aws import AwsCredentials
 from connector.domain.models import ApiKey, Connection
 from connector.domain.ports import InvalidationBus
+from connector.domain.providers import DEFAULT_PROVIDER, scoped
 from connector.errors import CacheUnavailableError
 from connector.services.local_cache import LocalCache
 
@@ -29,12 +30,12 @@ def key_entry(key_id: str) -> str:
     return f"key:{key_id}"
 
 
-def connection_entry(user_id: str) -> str:
-    return f"conn:{user_id}"
+def connection_entry(user_id: str, provider: str = DEFAULT_PROVIDER) -> str:
+    return scoped("conn", user_id, provider)
 
 
-def credentials_entry(user_id: str) -> str:
-    return f"creds:{user_id}"
+def credentials_entry(user_id: str, provider: str = DEFAULT_PROVIDER) -> str:
+    return scoped("creds", user_id, provider)
 
 
 class ProcessLayer:

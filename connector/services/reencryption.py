@@ -8,6 +8,7 @@ import msgspec
 
 from connector.domain.models import Connection, SealedTokens
 from connector.domain.ports import Cipher, ConnectionStore
+from connector.domain.providers import DEFAULT_PROVIDER
 from connector.errors import DecryptionError, VersionConflictError
 
 log = logging.getLogger(__name__)
@@ -47,13 +48,13 @@ class Reencryptor:
                 changed = await self._reencrypt(connection)
             except DecryptionError:
                 log.error(
-                    "reencrypt: no configured key opens the secrets of %r", connection.user_id
+                    "reencrypt: no configured key opens the secrets of %r", _named(connection)
                 )
-                failed.append(connection.user_id)
+                failed.append(_named(connection))
                 continue
             except VersionConflictError:
-                log.warning("reencrypt: %r kept changing; re-run to finish", connection.user_id)
-                conflicted.append(connection.user_id)
+                log.warning("reencrypt: %r kept changing; re-run to finish", _named(connection))
+                conflicted.append(_named(connection))
                 continue
             rewritten += changed
             current += not changed
@@ -68,7 +69,7 @@ class Reencryptor:
             try:
                 await self._store.put(rotated, expected_version=connection.version)
             except VersionConflictError:
-                fresh = await self._store.get(connection.user_id)
+                fresh = await self._store.get(connection.user_id, connection.provider)
                 if fresh is None:
                     return False
                 connection = fresh
@@ -87,6 +88,13 @@ class Reencryptor:
             if tokens.refresh_token
             else None,
         )
+
+
+def _named(connection: Connection) -> str:
+    """The user id, followed by `/provider` for a provider other than the default."""
+    if connection.provider == DEFAULT_PROVIDER:
+        return connection.user_id
+    return f"{connection.user_id}/{connection.provider}"
 
 
 def _secrets(tokens: SealedTokens) -> list[str]:

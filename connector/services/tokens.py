@@ -9,6 +9,7 @@ from connector.domain.events import EventType
 from connector.domain.models import Connection, ConnectionStatus
 from connector.domain.oauth import TokenSet
 from connector.domain.ports import Clock, IdentityProvider, TokenVerifier
+from connector.domain.providers import DEFAULT_PROVIDER, scoped
 from connector.errors import (
     ErrorCode,
     InvalidGrantError,
@@ -28,8 +29,8 @@ log = logging.getLogger(__name__)
 _LOCK_ATTEMPTS = 3
 
 
-def refresh_lock_name(user_id: str) -> str:
-    return f"lock:refresh:{user_id}"
+def refresh_lock_name(user_id: str, provider: str = DEFAULT_PROVIDER) -> str:
+    return scoped("lock:refresh", user_id, provider)
 
 
 class TokenService:
@@ -53,6 +54,8 @@ class TokenService:
         self._clock = clock
         self._windows = windows
         self._flight: SingleFlight[Connection] = SingleFlight()
+        # One instance per provider: its connections, its Cognito, its locks.
+        self._name = connections.provider
 
     async def get_tokens(self, user_id: str) -> TokenSet:
         """Plaintext tokens that are not about to expire."""
@@ -66,9 +69,12 @@ class TokenService:
         if phase is Phase.FRESH:
             return connection
         if phase is Phase.ADVISORY:
-            self._flight.start(user_id, lambda: self._refresh(user_id))
+            self._flight.start(self._flight_key(user_id), lambda: self._refresh(user_id))
             return connection
-        return await self._flight.run(user_id, lambda: self._refresh(user_id))
+        return await self._flight.run(self._flight_key(user_id), lambda: self._refresh(user_id))
+
+    def _flight_key(self, user_id: str) -> str:
+        return scoped("refresh", user_id, self._name)
 
     def _phase(self, connection: Connection) -> Phase:
         return phase_of(
@@ -76,7 +82,7 @@ class TokenService:
         )
 
     async def _refresh(self, user_id: str) -> Connection:
-        name = refresh_lock_name(user_id)
+        name = refresh_lock_name(user_id, self._name)
         for _ in range(_LOCK_ATTEMPTS):
             owner = await self._lock.acquire(name)
             if owner is None:
@@ -119,7 +125,11 @@ class TokenService:
             if latest.version != current.version:
                 return latest  # another writer (a reconnect) replaced the token we used
             await self._connections.mark_reauth_required(current)
-            log.info("refresh token of %r rejected: reauth required", current.user_id)
+            log.info(
+                "refresh token of %r (provider %s) rejected: reauth required",
+                current.user_id,
+                current.provider,
+            )
             raise ReauthRequiredError(
                 "Cognito rejected the refresh token: the user must connect again"
             ) from None

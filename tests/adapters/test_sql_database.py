@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import asyncpg
+import msgspec
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
@@ -245,3 +246,56 @@ def sample_connection(**overrides: datetime) -> UserConnection:
         last_refreshed_at=None,
         **fields,
     )
+
+
+_ROW_AT_0001 = """INSERT INTO connections (user_id, status, sub, username, email, scopes,
+    identity_id, access_token, id_token, refresh_token, issued_at, expires_at,
+    last_refreshed_at, created_at, updated_at, version)
+    VALUES (:user_id, 'active', :sub, NULL, NULL, 'openid email', :identity_id, 'sealed-access',
+    'sealed-id', 'sealed-refresh', :now, :later, NULL, :now, :now, 3)"""
+_KEY_AT_0001 = """INSERT INTO api_keys (id, name, key_hash, scopes, buckets, functions, read_only,
+    created_at, revoked_at) VALUES ('k1', 'ops', 'hash', 'connect', '[]', '["fn-*"]', false,
+    :now, NULL)"""
+
+
+async def test_the_providers_migration_keeps_rows_of_the_previous_schema_as_default(
+    empty_database_url: str,
+) -> None:
+    """A database made by revision 0001, with rows in it, upgrades to head: each connection
+    becomes the default provider's (same version, same fields), keys cover every provider, and
+    the user can then connect with another provider beside it."""
+    database = SqlDatabase.from_url(empty_database_url)
+    try:
+        await database.migrate("0001")
+        async with database.begin() as conn:
+            for user in ("alice", "bob"):
+                await conn.execute(
+                    text(_ROW_AT_0001),
+                    {
+                        "user_id": user,
+                        "sub": f"sub-{user}",
+                        "identity_id": f"eu-west-1:{user}",
+                        "now": NOW,
+                        "later": NOW + timedelta(hours=1),
+                    },
+                )
+            await conn.execute(text(_KEY_AT_0001), {"now": NOW})
+        assert await database.is_at_head() is False
+        await database.migrate()
+        assert await database.is_at_head() is True
+        alice = await database.connections.get("alice")
+        assert alice is not None
+        assert (alice.provider, alice.sub, alice.version) == ("default", "sub-alice", 3)
+        assert alice.identity_id == "eu-west-1:alice"
+        assert alice.tokens.refresh_token == "sealed-refresh"
+        assert await database.connections.get("alice", "acme") is None
+        walked = [(c.user_id, c.provider) async for c in database.connections.iterate()]
+        assert walked == [("alice", "default"), ("bob", "default")]
+        key = await database.api_keys.get("k1")
+        assert key is not None
+        assert (key.providers, key.functions) == ((), ("fn-*",))
+        other = msgspec.structs.replace(alice, provider="acme", sub="sub-acme", version=0)
+        assert (await database.connections.put(other, expected_version=None)).version == 1
+        assert (await database.connections.get("alice")) == alice
+    finally:
+        await database.close()

@@ -119,7 +119,7 @@ class ExplodingStore(FakeConnectionStore):
         super().__init__()
         self.error = error
 
-    async def get(self, user_id: str) -> Connection | None:
+    async def get(self, user_id: str, provider: str = "default") -> Connection | None:
         raise self.error
 
 

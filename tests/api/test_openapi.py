@@ -97,7 +97,31 @@ def test_rpc_documents_its_request_its_methods_and_its_responses(schema: dict[st
     single, batch = body["oneOf"]
     assert single["properties"]["method"]["enum"] == sorted(METHODS)
     assert batch["items"] == single
-    assert len(METHODS) == 17
+    assert len(METHODS) == 18  # listConnections (issue 13) included
     success = operation["responses"]["200"]["content"]["application/json"]["schema"]
     assert "RpcResponse" in str(success)
     assert operation["responses"]["401"]
+
+
+def test_provider_is_documented_on_every_route_acting_for_one_provider(
+    schema: dict[str, Any],
+) -> None:
+    """Every route acting for a user through one provider takes the `provider` query parameter;
+    routes whose state, confirmation or listing finds the providers itself do not."""
+    finds_its_own = {"/connect/confirm", "/connect/reject", "/connect/status/{flow_state}"}
+    finds_its_own |= {"/callback", "/connections", "/rpc"}
+    acting = 0
+    for path, ops in schema["paths"].items():
+        for method, operation in ops.items():
+            names = {p["name"] for p in operation.get("parameters", [])}
+            if "X-User-Id" not in names or path in finds_its_own:
+                continue
+            acting += 1
+            provider = next(p for p in operation["parameters"] if p["name"] == "provider")
+            assert provider["in"] == "query", (method, path)
+            assert "default provider" in provider["description"], (method, path)
+    assert acting == 14  # connect, disconnect, connection, token, credentials, 6 S3, 3 Lambda
+    rpc_params = str(schema["paths"]["/rpc"]["post"]["requestBody"])
+    assert "`provider`" in rpc_params
+    disconnect = {p["name"] for p in schema["paths"]["/disconnect"]["post"]["parameters"]}
+    assert {"provider", "all"} <= disconnect

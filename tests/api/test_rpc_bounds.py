@@ -32,13 +32,13 @@ class CountingStore(FakeConnectionStore):
         self.inflight = 0
         self.most = 0
 
-    async def get(self, user_id: str) -> Connection | None:
+    async def get(self, user_id: str, provider: str = "default") -> Connection | None:
         self.inflight += 1
         self.most = max(self.most, self.inflight)
         for _ in range(5):
             await asyncio.sleep(0)  # let every other call that may run start meanwhile
         self.inflight -= 1
-        return await super().get(user_id)
+        return await super().get(user_id, provider)
 
 
 @pytest.fixture

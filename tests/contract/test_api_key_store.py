@@ -150,3 +150,21 @@ async def test_revoke_of_an_unknown_id_or_name_is_none(api_key_store: ApiKeyStor
     stored = await api_key_store.get("k1")
     assert stored is not None
     assert stored.active
+
+
+async def test_a_keys_providers_read_back_in_order(api_key_store: ApiKeyStore) -> None:
+    key = make_key("k1", "acme-only", providers=("globex", "acme"))
+    await api_key_store.create(key)
+    read = await api_key_store.get("k1")
+    assert read is not None
+    assert read.providers == ("globex", "acme")
+    assert [k.providers for k in await api_key_store.list()] == [("globex", "acme")]
+
+
+async def test_a_key_without_providers_reads_back_as_every_provider(
+    api_key_store: ApiKeyStore,
+) -> None:
+    await api_key_store.create(make_key("k1", "all"))
+    read = await api_key_store.get("k1")
+    assert read is not None
+    assert read.providers == ()

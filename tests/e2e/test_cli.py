@@ -192,3 +192,31 @@ def test_keys_create_with_a_role_prints_it_and_refuses_what_is_not_a_role_arn(
     refused = run(env, "keys", "create", "--name", "no", "--role", "elevated")
     assert refused.returncode == 1
     assert "IAM role ARN" in refused.stderr
+
+
+def test_keys_create_provider_limits_a_key_to_configured_providers(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    providers = tmp_path / "providers.toml"
+    providers.write_text(
+        "".join(
+            f'[providers.{name}]\ndomain = "{name}-login"\nclient_id = "{name}-client"\n'
+            f'region = "eu-west-1"\nuser_pool_id = "eu-west-1_{name}"\n'
+            for name in ("acme", "globex")
+        )
+    )
+    env = {**env, "CONNECTOR_PROVIDERS_FILE": str(providers)}
+    created = run(env, "keys", "create", "--name", "acme-only", "--provider", "acme",
+                  "--provider", "globex")  # fmt: skip
+    assert created.returncode == 0, created.stderr
+    assert json.loads(created.stdout)["providers"] == ["acme", "globex"]
+    listed = json.loads(run(env, "keys", "list").stdout)
+    assert listed[0]["providers"] == ["acme", "globex"]
+    unknown = run(env, "keys", "create", "--name", "other", "--provider", "initech")
+    assert unknown.returncode == 1
+    assert "provider 'initech' is not configured: choose from acme, globex" in unknown.stderr
+    malformed = run(env, "keys", "create", "--name", "bad", "--provider", "Acme!")
+    assert malformed.returncode == 1
+    assert "1-32 characters of a-z 0-9 -" in malformed.stderr
+    everyone = json.loads(run(env, "keys", "create", "--name", "everyone").stdout)
+    assert "providers" not in everyone  # every provider

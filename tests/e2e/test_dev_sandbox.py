@@ -183,6 +183,73 @@ def test_an_app_connects_the_demo_user_by_confirming_the_grant(sandbox: DevStack
         assert api.post("/disconnect").json()["data"] == {"disconnected": True, "revoked": True}
 
 
+def _connect_and_confirm(
+    api: httpx.Client, browser: httpx.Client, facts: dict[str, Any], provider: str | None
+) -> dict[str, Any]:
+    """The demo user through one provider's Hosted UI domain, confirmed as the app does."""
+    who = facts if provider is None else facts["partner"]
+    params = {"redirect_uri": facts["demoReturnUrl"]}
+    if provider is not None:
+        params["provider"] = provider
+    started = api.get("/connect", params=params)
+    assert started.status_code == 200, started.text
+    auth_url = started.json()["data"]["authUrl"]
+    assert auth_url.startswith(f"{who['hostedUiUrl']}/oauth2/authorize?")
+    form = parse_login_form(browser.get(auth_url).text)
+    fields = {**form.fields, "username": who["username"], "password": who["password"]}
+    signed_in = browser.post(urljoin(auth_url, form.action), data=fields)
+    assert signed_in.status_code == 302, signed_in.text
+    callback = signed_in.headers["location"]
+    assert callback.startswith(f"{facts['connectorUrl']}/callback?")  # one callback for both
+    back = browser.get(callback).headers["location"]
+    confirmation = parse_qs(urlsplit(back).query)["confirmation"][0]
+    confirmed = api.post("/connect/confirm", json={"confirmation": confirmation})
+    assert confirmed.status_code == 200, confirmed.text
+    view: dict[str, Any] = confirmed.json()["data"]
+    return view
+
+
+def test_the_demo_user_connects_to_both_providers_each_with_its_own_identity(
+    sandbox: DevStack,
+) -> None:
+    facts = sandbox.facts
+    partner = facts["partner"]
+    cognito_port = sandbox.ports[1]
+    assert partner["hostedUiUrl"] == f"http://localhost:{cognito_port}"
+    assert partner["issuer"] == f"{partner['hostedUiUrl']}/{partner['userPoolId']}"
+    with (
+        sandbox.api(sandbox.user_id) as api,
+        httpx.Client(follow_redirects=False, timeout=10) as browser,
+    ):
+        default = _connect_and_confirm(api, browser, facts, None)
+        other = _connect_and_confirm(api, browser, facts, "partner")
+        assert default["sub"] != other["sub"]
+        views = api.get("/connections").json()["data"]["connections"]
+        assert [(v["provider"], v["sub"]) for v in views] == [
+            ("default", default["sub"]),
+            ("partner", other["sub"]),
+        ]
+        ids = {
+            name: api.get("/credentials", params=params).json()["data"]["identityId"]
+            for name, params in (("default", {}), ("partner", {"provider": "partner"}))
+        }
+        identity = _aws(sandbox, "cognito-identity")
+        for name, pool in (
+            ("default", facts["identityPoolId"]),
+            ("partner", partner["identityPoolId"]),
+        ):
+            listed = identity.list_identities(IdentityPoolId=pool, MaxResults=10)["Identities"]
+            assert [i["IdentityId"] for i in listed] == [ids[name]]
+
+        gone = api.post("/disconnect", params={"provider": "partner"})
+        assert gone.json()["data"] == {"disconnected": True, "revoked": True}
+        assert api.get("/s3/buckets").status_code == 200
+        assert [v["provider"] for v in api.get("/connections").json()["data"]["connections"]] == [
+            "default"
+        ]
+        assert api.post("/disconnect").json()["data"]["disconnected"] is True
+
+
 def test_a_taken_demo_app_port_stops_the_start_with_one_line(tmp_path: Path) -> None:
     connector, cognito, aws = free_ports(3)
     with socket.socket() as taken:

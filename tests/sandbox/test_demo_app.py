@@ -281,3 +281,57 @@ def test_the_readme_quotes_the_reference_integration_as_it_is() -> None:
     quoted = section.split("```python\n", 1)[1].split("```", 1)[0]
 
     assert quoted.strip() == source[source.index('@post("/connect")') :].strip()
+
+
+TWO_PROVIDERS = DemoAppConfig(
+    url=APP,
+    connector_url="http://connector.test",
+    api_key="ck_demo_key",
+    hosted_ui_url="http://hosted-ui.test",
+    function_name="demo-echo",
+    providers=("default", "partner"),
+    other_hosted_ui_urls=("http://partner-ui.test",),
+)
+
+
+@pytest.fixture
+async def two_providers(connector: FakeConnector) -> AsyncIterator[AsyncTestClient[Any]]:
+    connector.answers[("GET", "/connections")] = _ok(
+        {"connections": [{**CONNECTION, "provider": "partner", "email": "p@example.com"}]}
+    )
+    connector.answers[("POST", "/disconnect")] = _ok({"disconnected": True, "revoked": True})
+    app = create_demo_app(TWO_PROVIDERS, transport=httpx.MockTransport(connector.handle))
+    async with AsyncTestClient(app=app, base_url=APP) as client:
+        yield client
+
+
+async def test_with_several_providers_the_home_page_shows_each_and_connects_to_one(
+    two_providers: AsyncTestClient[Any], connector: FakeConnector
+) -> None:
+    await _post(two_providers, "/session", user="alice")
+    page = await two_providers.get("/")
+    assert 'id="provider-partner" data-status="connected"' in page.text
+    assert "p@example.com" in page.text
+    assert 'id="provider-default" data-status="not-connected"' in page.text
+    assert 'id="connect-default"' in page.text
+    assert 'id="disconnect-partner"' in page.text
+    assert "http://partner-ui.test" in page.headers["content-security-policy"]
+
+    started = await _post(two_providers, "/connect", provider="partner")
+    assert started.status_code == 303
+    (start,) = connector.calls("/connect")
+    assert start.url.params["provider"] == "partner"
+    assert start.url.params["redirect_uri"] == f"{APP}/return"
+
+    await _post(two_providers, "/disconnect", provider="partner")
+    (gone,) = connector.calls("/disconnect")
+    assert gone.url.params["provider"] == "partner"
+
+
+async def test_with_one_provider_connect_names_none(
+    browser: AsyncTestClient[Any], connector: FakeConnector
+) -> None:
+    await _signed_in_and_started(browser)
+    (start,) = connector.calls("/connect")
+    assert "provider" not in start.url.params
+    assert 'id="providers"' not in (await browser.get("/")).text

@@ -14,6 +14,7 @@ from connector.domain.events import DeliveryStatus, OutboxRecord
 from connector.domain.models import ApiKey, Connection
 from connector.domain.oauth import AccessClaims, IdentityClaims, TokenGrant
 from connector.domain.ports import Clock
+from connector.domain.providers import DEFAULT_PROVIDER
 from connector.domain.rate_limits import Counter, Usage, window_of
 from connector.errors import (
     CacheUnavailableError,
@@ -49,17 +50,23 @@ def _in_utc(struct: _S) -> _S:
     return msgspec.structs.replace(struct, **changes)
 
 
+def _row(user_id: str, provider: str) -> str:
+    return user_id if provider == DEFAULT_PROVIDER else f"{user_id}/{provider}"
+
+
 class FakeConnectionStore:
     """The ConnectionStore port in a dict; it passes the port's contract suite like every
     adapter (tests/contract)."""
 
     def __init__(self, outbox: FakeOutbox | None = None) -> None:
+        # By user id for the default provider, `user/provider` for another (no user id holds
+        # a `/`), so the suites written before providers read rows["alice"] as they did.
         self.rows: dict[str, Connection] = {}
         self.writes = 0
         self.outbox = outbox or FakeOutbox()
 
-    async def get(self, user_id: str) -> Connection | None:
-        return self.rows.get(user_id)
+    async def get(self, user_id: str, provider: str = DEFAULT_PROVIDER) -> Connection | None:
+        return self.rows.get(_row(user_id, provider))
 
     async def put(
         self,
@@ -68,7 +75,8 @@ class FakeConnectionStore:
         expected_version: int | None,
         outbox: Sequence[OutboxRecord] = (),
     ) -> Connection:
-        current = self.rows.get(connection.user_id)
+        row = _row(connection.user_id, connection.provider)
+        current = self.rows.get(row)
         if expected_version is None and current is not None:
             raise VersionConflictError("exists")
         if expected_version is not None and (
@@ -76,20 +84,29 @@ class FakeConnectionStore:
         ):
             raise VersionConflictError("stale")
         stored = _in_utc(msgspec.structs.replace(connection, version=(expected_version or 0) + 1))
-        self.rows[connection.user_id] = stored
+        self.rows[row] = stored
         self.writes += 1
         await self.outbox.add(outbox)
         return stored
 
-    async def delete(self, user_id: str, *, outbox: Sequence[OutboxRecord] = ()) -> bool:
-        removed = self.rows.pop(user_id, None) is not None
+    async def delete(
+        self,
+        user_id: str,
+        provider: str = DEFAULT_PROVIDER,
+        *,
+        outbox: Sequence[OutboxRecord] = (),
+    ) -> bool:
+        removed = self.rows.pop(_row(user_id, provider), None) is not None
         if removed:
             await self.outbox.add(outbox)
         return removed
 
-    async def find_by_sub(self, sub: str, *, limit: int = 2) -> list[Connection]:
+    async def find_by_sub(
+        self, sub: str, provider: str = DEFAULT_PROVIDER, *, limit: int = 2
+    ) -> list[Connection]:
         found = sorted(
-            (c for c in self.rows.values() if c.sub == sub), key=lambda c: c.user_id.encode()
+            (c for c in self.rows.values() if c.sub == sub and c.provider == provider),
+            key=lambda c: c.user_id.encode(),
         )
         return found[:limit]
 
@@ -98,17 +115,21 @@ class FakeConnectionStore:
     ) -> AsyncIterator[Connection]:
         if page_size < 1:
             raise ValueError("page_size must be at least 1")
-        last = ""
+        last = (b"", b"")
+
+        def order(row: str) -> tuple[bytes, bytes]:
+            user_id, _, provider = row.partition("/")
+            return user_id.encode(), (provider or DEFAULT_PROVIDER).encode()
+
         while True:
             # Keyset pages in byte order, as the stores page (SQL's "C" collation, S3 keys).
-            page = sorted((u for u in self.rows if u.encode() > last.encode()), key=str.encode)
-            page = page[:page_size]
-            for user_id in page:
-                if user_id in self.rows:
-                    yield self.rows[user_id]
+            page = sorted((r for r in self.rows if order(r) > last), key=order)[:page_size]
+            for row in page:
+                if row in self.rows:
+                    yield self.rows[row]
             if len(page) < page_size:
                 return
-            last = page[-1]
+            last = order(page[-1])
 
     async def ping(self) -> None:
         return None

@@ -251,7 +251,7 @@ async def test_disconnect_deletes_a_record_it_cannot_read(
 ) -> None:
     await world.connect()
 
-    async def unreadable(user_id: str) -> None:
+    async def unreadable(user_id: str, provider: str = "default") -> None:
         raise InternalError(f"the stored connection of {user_id!r} is not valid JSON")
 
     monkeypatch.setattr(world.store, "get", unreadable)

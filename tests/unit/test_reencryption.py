@@ -92,3 +92,21 @@ async def test_a_concurrent_write_during_the_run_is_reread_and_retried() -> None
     row = store.rows["alice"]
     assert row.email == "new@example.com"  # the other replica's write survived
     assert FernetCipher((new,)).open(row.tokens.id_token) == "id-token-of-alice"
+
+
+async def test_each_providers_connection_of_a_user_is_rewritten_and_reported_apart() -> None:
+    old, new, lost = generate_key(), generate_key(), generate_key()
+    store = FakeConnectionStore()
+    await store.put(make_connection("alice", FernetCipher((old,))), expected_version=None)
+    acme = msgspec.structs.replace(make_connection("alice", FernetCipher((old,))), provider="acme")
+    await store.put(acme, expected_version=None)
+    lost_one = make_connection("alice", FernetCipher((lost,)))
+    await store.put(msgspec.structs.replace(lost_one, provider="globex"), expected_version=None)
+
+    report = await Reencryptor(store, FernetCipher((new, old))).run()
+
+    assert (report.scanned, report.rewritten) == (3, 2)
+    assert report.failed == ("alice/globex",)
+    only_new = FernetCipher((new,))
+    for row in ("alice", "alice/acme"):
+        assert only_new.open(store.rows[row].tokens.access_token) == "access-token-of-alice"

@@ -13,6 +13,7 @@ from typing import Literal, TypeVar
 
 import msgspec
 
+from connector.adapters.s3_store.layout import split_connection_id
 from connector.domain.models import ApiKey, Connection
 
 _FORMAT: Literal[1] = 1
@@ -58,12 +59,17 @@ def encode_connection(connection: Connection) -> bytes:
     return _encoder.encode(_ConnectionDocument(_FORMAT, utc))
 
 
-def decode_connection(body: bytes, user_id: str) -> Connection:
-    """The connection of `user_id` stored in `body`; CorruptRecordError otherwise."""
+def decode_connection(body: bytes, record_id: str) -> Connection:
+    """The connection of the record `record_id` (layout.connection_id) stored in `body`;
+    CorruptRecordError otherwise. Documents written before providers existed hold no provider
+    and decode as the default provider's."""
     connection = _decode(_connection_decoder, body).connection
+    user_id, provider = split_connection_id(record_id)
     if connection.user_id != user_id:
         # A document copied under another user's key must not act for that user.
         raise CorruptRecordError("the document holds the connection of another user")
+    if connection.provider != provider:
+        raise CorruptRecordError("the document holds a connection of another provider")
     return connection
 
 

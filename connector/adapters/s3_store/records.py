@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator, Callable
 from typing import Generic, TypeVar
 
 from connector.adapters.s3_store.codec import CorruptRecordError
-from connector.adapters.s3_store.layout import id_of, object_key
+from connector.adapters.s3_store.layout import PLAIN, Naming, id_of, object_key
 from connector.adapters.s3_store.objects import S3Objects
 from connector.errors import InternalError
 
@@ -28,15 +28,17 @@ class Records(Generic[R]):
         *,
         noun: str,
         remedy: str = "",
+        naming: Naming = PLAIN,
     ) -> None:
         self.objects = objects
         self.folder = folder
         self._decode = decode
         self._noun = noun
         self._remedy = remedy
+        self._naming = naming
 
     def key(self, record_id: str) -> str:
-        return object_key(self.folder, record_id)
+        return object_key(self.folder, record_id, self._naming)
 
     async def read(self, record_id: str) -> tuple[R, str] | None:
         """The record and the ETag it was read at, or None when there is none."""
@@ -56,7 +58,9 @@ class Records(Generic[R]):
         after: str | None = None
         while True:
             keys, more = await self.objects.list_keys(self.folder, after=after, limit=page_size)
-            ids = [i for i in (id_of(self.folder, key) for key in keys) if i is not None]
+            ids = [
+                i for i in (id_of(self.folder, key, self._naming) for key in keys) if i is not None
+            ]
             found = await asyncio.gather(*(self._read_listed(i, on_unreadable) for i in ids))
             yield [record for record in found if record is not None]
             if not more or not keys:

@@ -91,6 +91,7 @@ def _values_of(key: ApiKey) -> dict[str, Any]:
         "created_at": key.created_at,
         "revoked_at": key.revoked_at,
         "role": key.role,
+        "providers": json.dumps(list(key.providers)),
     }
 
 
@@ -106,4 +107,5 @@ def _key_from(row: RowMapping) -> ApiKey:
         created_at=row["created_at"],
         revoked_at=row["revoked_at"],
         role=row["role"],
+        providers=tuple(json.loads(row["providers"])),
     )

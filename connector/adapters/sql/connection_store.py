@@ -6,13 +6,14 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import msgspec
-from sqlalchemy import Executable, Result, RowMapping, delete, insert, select, update
+from sqlalchemy import Executable, Result, RowMapping, and_, delete, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from connector.adapters.sql.outbox import add_records
 from connector.adapters.sql.tables import connections
 from connector.domain.events import OutboxRecord
 from connector.domain.models import Connection, ConnectionStatus, SealedTokens
+from connector.domain.providers import DEFAULT_PROVIDER
 from connector.errors import VersionConflictError
 
 if TYPE_CHECKING:
@@ -27,9 +28,9 @@ class SqlConnectionStore:
     def __init__(self, database: SqlDatabase) -> None:
         self._database = database
 
-    async def get(self, user_id: str) -> Connection | None:
-        """The user's connection, or None."""
-        query = select(connections).where(connections.c.user_id == user_id)
+    async def get(self, user_id: str, provider: str = DEFAULT_PROVIDER) -> Connection | None:
+        """The user's connection with `provider`, or None."""
+        query = select(connections).where(_key(user_id, provider))
         result = await self._database.read(lambda conn: conn.execute(query))
         row = result.mappings().first()
         return None if row is None else _connection_from(row)
@@ -56,12 +57,13 @@ class SqlConnectionStore:
             except IntegrityError as exc:
                 # The primary key is the only constraint a well-formed connection can break.
                 raise VersionConflictError(
-                    f"user {connection.user_id!r} already has a connection"
+                    f"user {connection.user_id!r} already has a connection with"
+                    f" {connection.provider!r}"
                 ) from exc
             return msgspec.structs.replace(connection, version=1)
         statement = (
             update(connections)
-            .where(connections.c.user_id == connection.user_id)
+            .where(_key(connection.user_id, connection.provider))
             .where(connections.c.version == expected_version)
             .values(**_without_key(values), version=expected_version + 1)
         )
@@ -77,9 +79,16 @@ class SqlConnectionStore:
         await self._database.write(replace)
         return msgspec.structs.replace(connection, version=expected_version + 1)
 
-    async def delete(self, user_id: str, *, outbox: Sequence[OutboxRecord] = ()) -> bool:
-        """Remove the user's connection; True if there was one (the outbox records with it)."""
-        statement = delete(connections).where(connections.c.user_id == user_id)
+    async def delete(
+        self,
+        user_id: str,
+        provider: str = DEFAULT_PROVIDER,
+        *,
+        outbox: Sequence[OutboxRecord] = (),
+    ) -> bool:
+        """Remove the user's connection with `provider`; True if there was one (the outbox
+        records with it)."""
+        statement = delete(connections).where(_key(user_id, provider))
 
         async def remove(conn: AsyncConnection) -> bool:
             removed = (await conn.execute(statement)).rowcount > 0
@@ -89,11 +98,14 @@ class SqlConnectionStore:
 
         return await self._database.write(remove)
 
-    async def find_by_sub(self, sub: str, *, limit: int = 2) -> list[Connection]:
-        """The connections holding this Cognito account, by user id (indexed on `sub`)."""
+    async def find_by_sub(
+        self, sub: str, provider: str = DEFAULT_PROVIDER, *, limit: int = 2
+    ) -> list[Connection]:
+        """The connections of `provider` holding this Cognito account, by user id (indexed on
+        `sub`)."""
         query = (
             select(connections)
-            .where(connections.c.sub == sub)
+            .where(connections.c.sub == sub, connections.c.provider == provider)
             .order_by(connections.c.user_id)
             .limit(limit)
         )
@@ -103,16 +115,24 @@ class SqlConnectionStore:
     async def iterate(
         self, *, page_size: int = 100, on_unreadable: Callable[[str], None] | None = None
     ) -> AsyncIterator[Connection]:
-        """Every stored connection, ordered by user id, one short query per page. (Typed
-        columns: a row always reads, so `on_unreadable` is never called.)"""
+        """Every stored connection, ordered by user id (then provider), one short query per
+        page. (Typed columns: a row always reads, so `on_unreadable` is never called.)"""
         if page_size < 1:
             raise ValueError("page_size must be at least 1")
-        after: str | None = None
+        after: tuple[str, str] | None = None
+        columns = connections.c
         while True:
-            query = select(connections).order_by(connections.c.user_id).limit(page_size)
+            query = select(connections).order_by(columns.user_id, columns.provider)
+            query = query.limit(page_size)
             if after is not None:
                 # Keyset, not OFFSET: rows rewritten or removed meanwhile cannot shift a page.
-                query = query.where(connections.c.user_id > after)
+                user_id, provider = after
+                query = query.where(
+                    or_(
+                        columns.user_id > user_id,
+                        and_(columns.user_id == user_id, columns.provider > provider),
+                    )
+                )
             # The connection goes back to the pool before the caller sees a row, so a caller
             # that writes while iterating never waits on, or deadlocks with, this read.
             rows = (await self._database.read(_executing(query))).mappings().all()
@@ -120,7 +140,7 @@ class SqlConnectionStore:
                 yield _connection_from(row)
             if len(rows) < page_size:
                 return
-            after = rows[-1]["user_id"]
+            after = (rows[-1]["user_id"], rows[-1]["provider"])
 
     async def ping(self) -> None:
         """Raise UpstreamUnavailableError if the database cannot answer."""
@@ -135,6 +155,10 @@ def _executing(statement: Executable) -> Callable[[AsyncConnection], Awaitable[R
     return lambda conn: conn.execute(statement)
 
 
+def _key(user_id: str, provider: str) -> Any:
+    return and_(connections.c.user_id == user_id, connections.c.provider == provider)
+
+
 def _values_of(connection: Connection) -> dict[str, Any]:
     for scope in connection.scopes:
         # Scopes are stored space-joined (as OAuth sends them); these could not come back.
@@ -142,6 +166,7 @@ def _values_of(connection: Connection) -> dict[str, Any]:
             raise ValueError(f"invalid OAuth scope {scope!r}")
     return {
         "user_id": connection.user_id,
+        "provider": connection.provider,
         "status": connection.status.value,
         "sub": connection.sub,
         "username": connection.username,
@@ -160,12 +185,13 @@ def _values_of(connection: Connection) -> dict[str, Any]:
 
 
 def _without_key(values: dict[str, Any]) -> dict[str, Any]:
-    return {name: value for name, value in values.items() if name != "user_id"}
+    return {name: value for name, value in values.items() if name not in ("user_id", "provider")}
 
 
 def _connection_from(row: RowMapping) -> Connection:
     return Connection(
         user_id=row["user_id"],
+        provider=row["provider"],
         status=ConnectionStatus(row["status"]),
         sub=row["sub"],
         username=row["username"],

@@ -134,13 +134,14 @@ class SqlDatabase:
         """Close every pooled connection."""
         await self._engine.dispose()
 
-    async def migrate(self) -> None:
-        """Upgrade the schema to head; idempotent, and safe from several replicas at once."""
+    async def migrate(self, revision: str = "head") -> None:
+        """Upgrade the schema to `revision` (head: the newest); idempotent, and safe from
+        several replicas at once. An older revision serves tests of the migrations themselves."""
         # No deadline: a migration takes as long as it takes, and waits for other replicas'.
         async with self.begin() as connection:
-            await self._migrate_locked(connection)
+            await self._migrate_locked(connection, revision)
 
-    async def _migrate_locked(self, connection: AsyncConnection) -> None:
+    async def _migrate_locked(self, connection: AsyncConnection, revision: str) -> None:
         if self.dialect_name == "postgresql":
             # Held until commit: replicas starting together migrate one after the other,
             # and the later ones then find the schema at head.
@@ -150,7 +151,7 @@ class SqlDatabase:
         else:
             # SQLite's write lock, taken up front, does the same for several processes.
             await connection.exec_driver_sql("BEGIN IMMEDIATE")
-        await connection.run_sync(_upgrade_to_head)
+        await connection.run_sync(_upgrade_to, revision)
 
     async def is_at_head(self) -> bool:
         """True when the schema is at the newest migration (False on an empty database)."""
@@ -243,8 +244,8 @@ def _alembic_config(connection: Connection) -> Config:
     return config
 
 
-def _upgrade_to_head(connection: Connection) -> None:
-    command.upgrade(_alembic_config(connection), "head")
+def _upgrade_to(connection: Connection, revision: str) -> None:
+    command.upgrade(_alembic_config(connection), revision)
 
 
 def _is_at_head(connection: Connection) -> bool:

@@ -28,6 +28,7 @@ NAMING_CONVENTION = {
 # Byte order ("C") on PostgreSQL, like SQLite's BINARY: keyset pagination then walks user ids
 # in the same order on every backend and whatever the database's locale.
 USER_ID = String(128).with_variant(String(128, collation="C"), "postgresql")
+PROVIDER = String(32).with_variant(String(32, collation="C"), "postgresql")
 
 
 class UtcDateTime(TypeDecorator[datetime]):
@@ -58,6 +59,8 @@ connections = Table(
     "connections",
     metadata,
     Column("user_id", USER_ID, primary_key=True),
+    # The Cognito set-up of the connection: a user has one connection per provider.
+    Column("provider", PROVIDER, primary_key=True, server_default="default"),
     Column("status", String(32), nullable=False),
     Column("sub", String(255), nullable=False),
     Column("username", String(255), nullable=True),
@@ -91,6 +94,8 @@ api_keys = Table(
     Column("created_at", UtcDateTime, nullable=False),
     Column("revoked_at", UtcDateTime, nullable=True),
     Column("role", String(2048), nullable=True),  # an IAM role ARN (role elevation)
+    # JSON array of provider names the key may act on; [] means every provider.
+    Column("providers", Text, nullable=False, server_default="[]"),
 )
 
 # Webhook events waiting for (or done with) delivery, written in the transaction of the change.

@@ -17,6 +17,10 @@ class DemoAppConfig:
     hosted_ui_url: str
     function_name: str
     suggested_users: tuple[str, ...] = ("demo-user", "demo", "mallory")
+    providers: tuple[str, ...] = ()
+    """The connector's providers, when it has several: the app offers to connect to each."""
+    other_hosted_ui_urls: tuple[str, ...] = ()
+    """The Hosted UI domains of the other providers (the pages' form-action allows them)."""
 
     @property
     def return_url(self) -> str:

@@ -69,7 +69,7 @@ def pick_user(session: Session, notice: Notice | None, suggested: Iterable[str])
     )
 
 
-def not_connected(session: Session, notice: Notice | None, code: str) -> str:
+def not_connected(session: Session, notice: Notice | None, code: str, extra: str = "") -> str:
     why = "" if code == "NOT_CONNECTED" else f" <code>{escape(code)}</code>"
     return _page(
         session,
@@ -80,8 +80,38 @@ def not_connected(session: Session, notice: Notice | None, code: str) -> str:
             "/connect",
             '<button id="connect">Connect</button> <small>sign in with Cognito, then come back '
             "here</small>",
-        ),
+        )
+        + extra,
     )
+
+
+def providers(
+    session: Session, names: Sequence[str], connections: Sequence[Mapping[str, Any]]
+) -> str:
+    """Every provider of the connector: who the user is connected as there, or a button to
+    connect (a user may be connected to several at once)."""
+    by_name = {str(c.get("provider")): c for c in connections}
+    rows = []
+    for name in names:
+        hidden = f'<input type="hidden" name="provider" value="{escape(name)}">'
+        connection = by_name.get(name)
+        if connection is None:
+            state = "Not connected. " + _form(
+                session, "/connect", f'{hidden}<button id="connect-{escape(name)}">Connect</button>'
+            )
+        else:
+            who = f"{connection.get('username')} / {connection.get('email')}"
+            state = f"Connected as <b>{escape(who)}</b> " + _form(
+                session,
+                "/disconnect",
+                f'{hidden}<button id="disconnect-{escape(name)}">Disconnect</button>',
+            )
+        status = "connected" if connection is not None else "not-connected"
+        rows.append(
+            f'<li id="provider-{escape(name)}" data-status="{status}"><b>{escape(name)}</b>: '
+            f"{state}</li>"
+        )
+    return '\n<h2>Cognito providers</h2>\n<ul id="providers">\n' + "\n".join(rows) + "\n</ul>\n"
 
 
 def connected(
@@ -90,6 +120,8 @@ def connected(
     connection: Mapping[str, Any],
     buckets: Sequence[Bucket],
     function_name: str,
+    *,
+    extra: str = "",
 ) -> str:
     who = f"{connection.get('username')} / {connection.get('email')}"
     listing = "\n".join(
@@ -114,7 +146,8 @@ def connected(
             '<label for="payload">payload (JSON)</label>\n'
             '<textarea id="payload" name="payload" rows="3">{"hello": "from the demo app"}'
             '</textarea>\n<button id="invoke">Invoke</button>',
-        ),
+        )
+        + extra,
     )
 
 

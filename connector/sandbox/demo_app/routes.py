@@ -10,8 +10,8 @@ from litestar import Response, get, post
 from litestar.response import Redirect
 
 from connector.sandbox.demo_app import pages
-from connector.sandbox.demo_app.config import Config
-from connector.sandbox.demo_app.sessions import Notice
+from connector.sandbox.demo_app.config import Config, DemoAppConfig
+from connector.sandbox.demo_app.sessions import Notice, Session
 from connector.sandbox.demo_app.web import (
     AnyRequest,
     Connector,
@@ -33,11 +33,22 @@ async def home(session: CurrentSession, connector: Connector, config: Config) ->
     if session.user is None:
         return html(pages.pick_user(session, notice, config.suggested_users), config)
     answer = await connector.get("/connection", headers={"X-User-Id": session.user})
+    extra = await _providers(connector, session, config)
     if not answer.is_success:
-        return html(pages.not_connected(session, notice, code_of(answer)), config)
+        return html(pages.not_connected(session, notice, code_of(answer), extra), config)
     buckets = await _buckets_and_objects(connector, session.user)
     connection = answer.json()["data"]
-    return html(pages.connected(session, notice, connection, buckets, config.function_name), config)
+    page = pages.connected(session, notice, connection, buckets, config.function_name, extra=extra)
+    return html(page, config)
+
+
+async def _providers(connector: httpx.AsyncClient, session: Session, config: DemoAppConfig) -> str:
+    """With several providers, the user's connection to each (GET /connections)."""
+    if len(config.providers) < 2 or session.user is None:
+        return ""
+    answer = await connector.get("/connections", headers={"X-User-Id": session.user})
+    connections = answer.json()["data"]["connections"] if answer.is_success else []
+    return pages.providers(session, config.providers, connections)
 
 
 @post("/session")
@@ -93,9 +104,14 @@ async def invoke(
 async def disconnect(
     request: AnyRequest, session: CurrentSession, connector: Connector
 ) -> Redirect:
-    await checked_form(request, session)
+    form = await checked_form(request, session)
     if session.user is not None:
-        answer = await connector.post("/disconnect", headers={"X-User-Id": session.user})
+        provider = form.get("provider")
+        answer = await connector.post(
+            "/disconnect",
+            params={"provider": provider} if provider else {},
+            headers={"X-User-Id": session.user},
+        )
         session.notice = (
             Notice("disconnected", "Disconnected: the connector revoked the sign-in.")
             if answer.is_success

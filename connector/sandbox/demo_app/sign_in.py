@@ -27,14 +27,13 @@ async def connect(
     request: AnyRequest, session: CurrentSession, connector: Connector, config: Config
 ) -> Redirect:
     """Start a sign-in for the app's signed-in user and remember its `state` in this session."""
-    await checked_form(request, session)
+    form = await checked_form(request, session)
     if session.user is None:
         return back_home()
-    answer = await connector.get(
-        "/connect",
-        params={"redirect_uri": config.return_url},
-        headers={"X-User-Id": session.user},
-    )
+    params = {"redirect_uri": config.return_url}
+    if form.get("provider"):  # one of several providers (absent: the connector's default)
+        params["provider"] = form["provider"]
+    answer = await connector.get("/connect", params=params, headers={"X-User-Id": session.user})
     if not answer.is_success:
         session.notice = Notice("error", "The connector refused to start.", code_of(answer))
         return back_home()

@@ -37,7 +37,9 @@ def back_home() -> Redirect:
 
 
 def html(body: str, config: DemoAppConfig) -> Response[str]:
-    headers = pages.headers(config.hosted_ui_url, config.connector_url)
+    headers = pages.headers(
+        config.hosted_ui_url, *config.other_hosted_ui_urls, config.connector_url
+    )
     return Response(body, media_type=MediaType.HTML, headers=headers)
 
 

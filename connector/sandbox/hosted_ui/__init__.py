@@ -4,6 +4,7 @@ from connector.sandbox.hosted_ui.app import create_hosted_ui_app
 from connector.sandbox.hosted_ui.clock import Clock, ManualClock, system_clock
 from connector.sandbox.hosted_ui.config import AppClient, HostedUiConfig, SandboxUser
 from connector.sandbox.hosted_ui.directory import InMemoryUserDirectory, UserDirectory
+from connector.sandbox.hosted_ui.domains import HostedUiDomains
 from connector.sandbox.hosted_ui.faults import Endpoint
 from connector.sandbox.hosted_ui.hosted_ui import HostedUi
 from connector.sandbox.hosted_ui.keys import KeySet, SigningKey
@@ -15,6 +16,7 @@ __all__ = [
     "Endpoint",
     "HostedUi",
     "HostedUiConfig",
+    "HostedUiDomains",
     "HostedUiStats",
     "InMemoryUserDirectory",
     "KeySet",

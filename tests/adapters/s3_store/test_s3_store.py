@@ -25,7 +25,12 @@ from connector.adapters.s3_store import S3Database
 from connector.adapters.s3_store.layout import encode_name
 from connector.domain.models import Connection
 from connector.domain.oauth import IdentityClaims, TokenGrant
-from connector.errors import ConfigurationError, ValidationError, VersionConflictError
+from connector.errors import (
+    ConfigurationError,
+    InternalError,
+    ValidationError,
+    VersionConflictError,
+)
 from connector.services.clock import SystemClock
 from connector.services.connections import ConnectionService
 from connector.services.tolerant_cache import TolerantCache
@@ -371,3 +376,47 @@ async def test_of_concurrent_creates_with_one_name_one_key_remains(replicas: Rep
     listed = await first.api_keys.list()
     assert len(listed) == 1
     assert listed[0].name == "deploy"
+
+
+async def test_a_document_written_before_providers_reads_as_the_default_providers(
+    s3: Any, bucket: str, replicas: Replicas
+) -> None:
+    """The previous layout's object (no provider in it) is the default provider's connection,
+    where it is; another provider's connection of the same user lies beside it."""
+    cipher = FernetCipher((Fernet.generate_key().decode(),))
+    database = await replicas.open()
+    previous = make_connection("alice", cipher)
+    document = json.loads(msgspec.json.encode({"format": 1, "connection": previous}))
+    del document["connection"]["provider"]
+    document["connection"]["version"] = 4
+    s3.put_object(Bucket=bucket, Key=connection_key("alice"), Body=json.dumps(document).encode())
+
+    read = await database.connections.get("alice")
+    assert read is not None
+    assert (read.provider, read.version, read.sub) == ("default", 4, previous.sub)
+
+    other = msgspec.structs.replace(previous, provider="acme", sub="sub-acme")
+    await database.connections.put(other, expected_version=None)
+    _, body = stored_object(s3, bucket, f"{PREFIX}connections/{encode_name('alice')}-acme.json")
+    assert (body["connection"]["provider"], body["connection"]["sub"]) == ("acme", "sub-acme")
+    updated = await database.connections.put(
+        msgspec.structs.replace(read, identity_id="us-east-1:new"), expected_version=4
+    )
+    assert updated.version == 5
+    walked = [(c.provider, c.version) async for c in database.connections.iterate()]
+    assert walked == [("acme", 1), ("default", 5)]
+
+
+async def test_a_document_under_another_providers_name_is_refused(
+    s3: Any, bucket: str, replicas: Replicas
+) -> None:
+    """A default-provider document copied to another provider's key must not act for it."""
+    cipher = FernetCipher((Fernet.generate_key().decode(),))
+    database = await replicas.open()
+    await database.connections.put(make_connection("alice", cipher), expected_version=None)
+    copied = s3.get_object(Bucket=bucket, Key=connection_key("alice"))["Body"].read()
+    s3.put_object(
+        Bucket=bucket, Key=f"{PREFIX}connections/{encode_name('alice')}-acme.json", Body=copied
+    )
+    with pytest.raises(InternalError, match="another provider"):
+        await database.connections.get("alice", "acme")
