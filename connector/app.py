@@ -9,9 +9,9 @@ from contextlib import asynccontextmanager
 from litestar import Litestar
 from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import JsonRenderPlugin
 
 from connector import __version__
+from connector.api.allow import options_middleware
 from connector.api.connections import ConnectionController
 from connector.api.dependencies import SERVICES
 from connector.api.exception_handlers import EXCEPTION_HANDLERS
@@ -20,6 +20,7 @@ from connector.api.guards import SECURITY_COMPONENTS
 from connector.api.health import HealthController, Readiness
 from connector.api.metrics import PROMETHEUS, MetricsController
 from connector.api.oauth import CallbackController, ConnectController
+from connector.api.openapi import ContractJsonRenderPlugin
 from connector.api.request import ConnectorRequest
 from connector.api.rpc import RpcController
 from connector.api.s3 import S3Controller
@@ -71,7 +72,7 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
             RpcController,
             MetricsController,
         ],
-        middleware=[PROMETHEUS.middleware],
+        middleware=[PROMETHEUS.middleware, options_middleware],
         request_class=ConnectorRequest,
         dependencies=SERVICES,
         exception_handlers=EXCEPTION_HANDLERS,
@@ -86,7 +87,7 @@ def create_app(settings: Settings | None = None, *, container: Container | None 
             # /schema is the JSON document itself; a browsable page, served whole by the
             # connector (no CDN), lives at /schema/swagger.
             render_plugins=[
-                JsonRenderPlugin(path=["/", "/openapi.json"]),
+                ContractJsonRenderPlugin(path=["/", "/openapi.json"]),
                 OfflineSwaggerPlugin("/schema"),
             ],
         ),

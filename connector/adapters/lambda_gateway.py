@@ -22,8 +22,9 @@ from connector.domain.aws import (
     FunctionSummary,
     InvokeResult,
 )
+from connector.domain.aws_names import function_region_of
 from connector.domain.json_depth import nests_deeper_than
-from connector.errors import ErrorCode
+from connector.errors import ErrorCode, NotFoundError
 
 if TYPE_CHECKING:
     from mypy_boto3_lambda import LambdaClient
@@ -61,7 +62,7 @@ class LambdaGateway:
         """The function's configuration (GetFunction; the code location is dropped)."""
         client = self._lambda(creds)
         answer = await self._call(
-            ErrorCode.GET_FUNCTION_FAILED, client.get_function, FunctionName=name
+            ErrorCode.GET_FUNCTION_FAILED, client.get_function, FunctionName=self._reachable(name)
         )
         config = answer.get("Configuration", {})
         return FunctionDetail(
@@ -87,7 +88,7 @@ class LambdaGateway:
             ErrorCode.INVOKE_LAMBDA_FAILED,
             _invoke,
             client,
-            FunctionName=name,
+            FunctionName=self._reachable(name),
             Payload=payload,
             InvocationType=invocation_type,
             LogType=log_type,
@@ -102,6 +103,16 @@ class LambdaGateway:
             log_result=_decode_log(answer.get("LogResult")),
             executed_version=answer.get("ExecutedVersion"),
         )
+
+    def _reachable(self, name: str) -> str:
+        """`name`, unless it is an ARN of another region: a client of one region cannot reach
+        it (Lambda refuses it; the emulator failed with a 500), so it is not found here."""
+        region = function_region_of(name)
+        if region is not None and region != self._clients.region:
+            raise NotFoundError(
+                f"no such function in {self._clients.region}", details={"field": "name"}
+            )
+        return name
 
     def _lambda(self, creds: AwsCredentials) -> LambdaClient:
         # Each method looks the client up (or builds it) in the worker thread of its call.

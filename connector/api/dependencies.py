@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
 from litestar import Request
 from litestar.di import NamedDependency, Provide
-from litestar.params import HeaderParameter
 
-from connector.api.guards import USER_ID_HEADER, caller_of, services_of
+from connector.api.constraints import OptionalUserIdHeader, UserIdHeader
+from connector.api.guards import caller_of, services_of
 from connector.domain.models import ApiKey
 from connector.services.container import OAuthServices, Services
 
@@ -22,14 +22,6 @@ UserId = NamedDependency[str]
 """The validated X-User-Id (`user_id`)."""
 OptionalUserId = NamedDependency[str | None]
 """The validated X-User-Id when sent (`user_id`), for routes where it is optional."""
-
-UserIdHeader = Annotated[
-    str | None,
-    HeaderParameter(
-        name=USER_ID_HEADER,
-        description="The user to act for: 1-128 characters of A-Z a-z 0-9 . _ @ : + -",
-    ),
-]
 
 
 def provide_services(request: Request[Any, Any, Any]) -> Services:
@@ -48,14 +40,14 @@ def provide_caller(request: Request[Any, Any, Any]) -> ApiKey:
 # (`names_user`, `may_name_user`) has read and validated it already.
 
 
-def provide_user_id(request: Request[Any, Any, Any], x_user_id: UserIdHeader = None) -> str:
+def provide_user_id(request: Request[Any, Any, Any], x_user_id: UserIdHeader) -> str:
     """The user id `names_user` validated (after the key: never trusted without one)."""
     user_id: str = request.state.user_id
     return user_id
 
 
 def provide_optional_user_id(
-    request: Request[Any, Any, Any], x_user_id: UserIdHeader = None
+    request: Request[Any, Any, Any], x_user_id: OptionalUserIdHeader = None
 ) -> str | None:
     """The user id `may_name_user` validated, or None (POST /callback)."""
     user_id: str | None = request.state.user_id
