@@ -22,7 +22,7 @@ from connector.domain.aws import (
     FunctionSummary,
     InvokeResult,
 )
-from connector.domain.aws_names import function_region_of
+from connector.domain.aws_names import function_region_of, partial_arn_account_of
 from connector.domain.json_depth import nests_deeper_than
 from connector.errors import ErrorCode, NotFoundError
 
@@ -105,13 +105,15 @@ class LambdaGateway:
         )
 
     def _reachable(self, name: str) -> str:
-        """`name`, unless it is an ARN of another region: a client of one region cannot reach
-        it (Lambda refuses it; the emulator failed with a 500), so it is not found here."""
-        region = function_region_of(name)
-        if region is not None and region != self._clients.region:
-            raise NotFoundError(
-                f"no such function in {self._clients.region}", details={"field": "name"}
-            )
+        """The identifier to send. An ARN of another region is not found here: a client of one
+        region cannot reach it. A partial ARN (`ACCOUNT:function:NAME`) goes as the full ARN it
+        stands for in this region, which Lambda takes alike (and the emulator understands)."""
+        region = self._clients.region
+        named = function_region_of(name)
+        if named is not None and named != region:
+            raise NotFoundError(f"no such function in {region}", details={"field": "name"})
+        if partial_arn_account_of(name) is not None:
+            return f"arn:{self._clients.partition}:lambda:{region}:{name}"
         return name
 
     def _lambda(self, creds: AwsCredentials) -> LambdaClient:

@@ -25,7 +25,7 @@ from connector.api.envelope import ApiResponse, ok
 from connector.api.exception_handlers import envelope_response
 from connector.api.guards import SECURITY, authenticated, may_name_user, names_user, requires
 from connector.api.pages import NO_LEAK_HEADERS, accepts_json, page, redirect_back
-from connector.api.responses import error_responses, failure_response
+from connector.api.responses import error_responses
 from connector.api.schemas import (
     CallbackBody,
     ConfirmationBody,
@@ -169,8 +169,12 @@ class CallbackController(Controller):
                 description="Back to the app: `status=pending&confirmation=…` (binding "
                 "`confirm`), `status=connected`, or `error=<CODE>[&reason=…]`",
             ),
-            **error_responses(ErrorCode.INVALID_STATE, *_FLOW_ERRORS, authenticated=False),
-            502: failure_response(ErrorCode.CALLBACK_FAILED),
+            **error_responses(
+                ErrorCode.INVALID_STATE,
+                ErrorCode.CALLBACK_FAILED,
+                *_FLOW_ERRORS,
+                authenticated=False,
+            ),
         },
     )
     async def browser_callback(

@@ -44,13 +44,14 @@ BUCKET_PATTERN = (
 # One byte range as S3 serves it.
 _RANGE = re.compile(r"bytes=(?:(\d+)-(\d*)|-\d+)")
 
-# Lambda's NamespacedFunctionName pattern (GetFunction, Invoke), with the name part named and
-# bounded (the name is at most 64 characters; the whole identifier at most 256).
+# The three forms Lambda documents for GetFunction and Invoke (a name, a full ARN, a partial ARN
+# `ACCOUNT:function:NAME`), each with an optional version or alias. Narrower than the API model's
+# regular expression, which also admits shapes such as `arn::lambda:f` that no function has (and
+# on which the emulator fails with a 500). The name is at most 64 characters, the whole at most
+# 256.
 FUNCTION_PATTERN = (
-    r"(arn:(aws[a-zA-Z-]*)?:lambda:)?"
-    r"((?P<region>(eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\d):)?"
-    r"(\d{12}:)?"
-    r"(function:)?"
+    r"(arn:aws[a-zA-Z-]*:lambda:(?P<region>(eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\d):"
+    r"\d{12}:function:|(?P<account>\d{12}):function:)?"
     rf"(?P<name>[a-zA-Z0-9_.-]{{1,{FUNCTION_NAME_MAX}}})"
     r"(:(\$LATEST(\.PUBLISHED)?|[a-zA-Z0-9_-]{1,128}))?"
 )
@@ -132,9 +133,15 @@ def function_name_of(identifier: str) -> str:
 
 
 def function_region_of(identifier: str) -> str | None:
-    """The region an ARN or partial ARN names (`eu-west-1` in `eu-west-1:123456789012:f`)."""
+    """The region a function ARN names, or None (a name or a partial ARN names none)."""
     matched = _FUNCTION.fullmatch(validate_function_name(identifier))
     return matched["region"] if matched else None
+
+
+def partial_arn_account_of(identifier: str) -> str | None:
+    """The account of a partial ARN (`123456789012` in `123456789012:function:f`), or None."""
+    matched = _FUNCTION.fullmatch(validate_function_name(identifier))
+    return matched["account"] if matched else None
 
 
 # Sent to S3 as a header: printable ASCII only, so nothing can break out of it.
