@@ -77,9 +77,9 @@ def _renamed(document: Document) -> Document:
     if len(set(names.values())) != len(names):  # two generics would share a name: keep Litestar's
         return document
     document["components"]["schemas"] = {names[k]: v for k, v in schemas.items()}
-    for schema in document["components"]["schemas"].values():
-        if isinstance(schema.get("title"), str):
-            schema["title"] = names.get(schema["title"], schema["title"])
+    for old, new in names.items():
+        if new != old:  # generators name classes after the title (`ApiResponse[BucketsData]`)
+            document["components"]["schemas"][new]["title"] = new
 
     def rewrite(node: Any) -> Any:
         if isinstance(node, dict):
