@@ -9,10 +9,7 @@ from typing import Any
 
 import httpx
 import pytest
-from support.client_harness import API_KEY, CONNECTION, MakeFlavour, ok, refusal
-
-from connector.api.envelope import STATUS_BY_CODE
-from connector.client import (
+from connector_client import (
     ConnectorClientError,
     ConnectorUnreachableError,
     IdentityMismatchError,
@@ -21,8 +18,11 @@ from connector.client import (
     ReauthRequiredError,
     UnexpectedResponseError,
 )
-from connector.client.errors import error_class
-from connector.client.models import Connection, InvokeResult
+from connector_client.errors import error_class
+from connector_client.models import Connection, InvokeResult
+from support.client_harness import API_KEY, CONNECTION, MakeFlavour, ok, refusal
+
+from connector.api.envelope import STATUS_BY_CODE
 from connector.errors import ErrorCode
 
 

@@ -6,9 +6,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from connector_client import ConnectorClient
 from support.dev_stack import DevStack, running_dev_stack, sign_in
-
-from connector.client import ConnectorClient
 
 
 @pytest.fixture(scope="session")

@@ -1,6 +1,6 @@
 """The connector's Python client: `ConnectorClient` (sync) and `AsyncConnectorClient` on httpx.
 
-    from connector.client import ConnectorClient
+    from connector_client import ConnectorClient
     with ConnectorClient("http://127.0.0.1:8000", api_key) as client:
         client.s3("alice").write_json("bucket", "a.json", {"x": 1})
 
@@ -8,14 +8,15 @@ It imports neither the server (Litestar, SQLAlchemy, Redis, authlib, jose) nor, 
 `boto3_session` is called, boto3.
 """
 
-from connector.client._transport import RetryPolicy
-from connector.client.aio import AsyncConnectorClient
-from connector.client.connection import (
+from connector_client._transport import RetryPolicy
+from connector_client.aio import AsyncConnectorClient
+from connector_client.codes import ErrorCode
+from connector_client.connection import (
     ensure_connected,
     ensure_connected_async,
     requires_connection,
 )
-from connector.client.errors import (
+from connector_client.errors import (
     AccessDeniedError,
     ConnectionRequiredError,
     ConnectorClientError,
@@ -35,10 +36,9 @@ from connector.client.errors import (
     UpstreamUnavailableError,
     ValidationError,
 )
-from connector.client.s3 import UserS3
-from connector.client.streams import AsyncObjectStream, ObjectStream
-from connector.client.sync import ConnectorClient
-from connector.errors import ErrorCode
+from connector_client.s3 import UserS3
+from connector_client.streams import AsyncObjectStream, ObjectStream
+from connector_client.sync import ConnectorClient
 
 __all__ = [
     "AccessDeniedError",
