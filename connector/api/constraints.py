@@ -91,6 +91,13 @@ OptionalUserIdHeader = Annotated[
         schema_extra=USER_ID,
     ),
 ]
+UserIdPath = Annotated[
+    str,
+    PathParameter(
+        description="The user: 1-128 characters of A-Z a-z 0-9 . _ @ : + -", schema_extra=USER_ID
+    ),
+]
+"""For a route that names the user in its path (validated with `parse_user_id`)."""
 BucketPath = Annotated[
     str, PathParameter(description="An S3 bucket name (S3's naming rules)", schema_extra=BUCKET)
 ]
