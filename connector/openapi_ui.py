@@ -16,7 +16,7 @@ from litestar.params import FromPath
 from litestar.response import File
 from swagger_ui_bundle import swagger_ui_path
 
-from connector.api.openapi import finish
+from connector.api.openapi import finished
 
 ASSETS_PATH = "/swagger/assets"
 """Under the OpenAPI path (`/schema`): `/schema/swagger/assets/<file>`."""
@@ -57,7 +57,7 @@ class OfflineSwaggerPlugin(SwaggerRenderPlugin):
         )
 
     def render(self, request: Request[Any, Any, Any], openapi_schema: dict[str, Any]) -> bytes:
-        return super().render(request, finish(openapi_schema))
+        return super().render(request, finished(openapi_schema))
 
     def receive_router(self, router: Router) -> None:
         router.register(swagger_asset)

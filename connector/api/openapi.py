@@ -46,6 +46,22 @@ _ERROR_EXAMPLE = {
 }
 
 
+def finished(generated: Document) -> Document:
+    """`finish(generated)`, made once per document: Litestar builds its document once and hands
+    the same object to every render."""
+    made = _FINISHED.get(id(generated))
+    if made is None or made[0] is not generated:
+        made = (generated, finish(generated))
+        _FINISHED[id(generated)] = made
+        while len(_FINISHED) > _KEPT:  # one app per process in service; tests build many
+            del _FINISHED[next(iter(_FINISHED))]
+    return made[1]
+
+
+_KEPT = 4
+_FINISHED: dict[int, tuple[Document, Document]] = {}
+
+
 def finish(generated: Document) -> Document:
     """The published document made from Litestar's (which is left as it is)."""
     document = _renamed(copy.deepcopy(generated))
@@ -154,4 +170,4 @@ class ContractJsonRenderPlugin(JsonRenderPlugin):
     """`/schema` and `/schema/openapi.json`: the finished document."""
 
     def render(self, request: Request[Any, Any, Any], openapi_schema: dict[str, Any]) -> bytes:
-        return super().render(request, finish(openapi_schema))
+        return super().render(request, finished(openapi_schema))
