@@ -17,14 +17,13 @@ from connector_client import (
     AsyncConnectorClient,
     ConnectionRequiredError,
     ConnectorClient,
+    ErrorCode,
     NotFoundError,
     requires_connection,
 )
 from connector_client.boto import refreshable_credentials, session_with
 from connector_client.models import AwsCredentials
 from support.dev_stack import DevStack, running_dev_stack, sign_in
-
-from connector.errors import ErrorCode
 
 BUCKET = "demo-bucket"
 MB = 1 << 20

@@ -12,6 +12,7 @@ import pytest
 from connector_client import (
     ConnectorClientError,
     ConnectorUnreachableError,
+    ErrorCode,
     IdentityMismatchError,
     NotConnectedError,
     OperationFailedError,
@@ -23,7 +24,6 @@ from connector_client.models import Connection, InvokeResult
 from support.client_harness import API_KEY, CONNECTION, MakeFlavour, ok, refusal
 
 from connector.api.envelope import STATUS_BY_CODE
-from connector.errors import ErrorCode
 
 
 def test_a_user_scoped_call_sends_the_key_and_the_user_and_decodes_the_data(

@@ -11,6 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 from connector_client import (
+    ErrorCode,
     NotFoundError,
     RateLimitedError,
     RetryPolicy,
@@ -19,8 +20,6 @@ from connector_client import (
 )
 from connector_client.errors import ConnectorClientError
 from support.client_harness import NO_JITTER, MakeFlavour, ok, refusal
-
-from connector.errors import ErrorCode
 
 BUCKETS = {"buckets": [{"name": "b", "creationDate": None}]}
 STORED = {"bucket": "b", "key": "k", "etag": '"e"', "versionId": None}
