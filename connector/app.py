@@ -9,10 +9,10 @@ from contextlib import asynccontextmanager
 from litestar import Litestar
 from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import JsonRenderPlugin
 
 from connector import __version__, metrics
 from connector import tracing as connector_tracing
+from connector.api.allow import options_middleware
 from connector.api.connections import ConnectionController
 from connector.api.container_credentials import ContainerCredentialsController
 from connector.api.dependencies import SERVICES
@@ -25,6 +25,7 @@ from connector.api.mcp.endpoint import McpEndpoint
 from connector.api.metrics import MetricsController
 from connector.api.oauth import CallbackController, ConnectController
 from connector.api.observe import ObserveMiddleware
+from connector.api.openapi import ContractJsonRenderPlugin
 from connector.api.rate_limiting import RateLimitFieldsMiddleware, enforce_rate_limits
 from connector.api.request import ConnectorRequest
 from connector.api.rpc import RpcController
@@ -90,7 +91,7 @@ def create_app(
             mcp.route(),
             McpDiscoveryController,
         ],
-        middleware=[ObserveMiddleware, RateLimitFieldsMiddleware()],
+        middleware=[ObserveMiddleware, options_middleware, RateLimitFieldsMiddleware()],
         # Once per request, after every guard: the key, user and scope class are known.
         before_request=enforce_rate_limits,
         request_class=ConnectorRequest,
@@ -108,7 +109,7 @@ def create_app(
             # /schema is the JSON document itself; a browsable page, served whole by the
             # connector (no CDN), lives at /schema/swagger.
             render_plugins=[
-                JsonRenderPlugin(path=["/", "/openapi.json"]),
+                ContractJsonRenderPlugin(path=["/", "/openapi.json"]),
                 OfflineSwaggerPlugin("/schema"),
             ],
         ),

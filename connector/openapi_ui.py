@@ -9,12 +9,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from litestar import Router, get
+from litestar import Request, Router, get
 from litestar.exceptions import NotFoundException
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.params import FromPath
 from litestar.response import File
 from swagger_ui_bundle import swagger_ui_path
+
+from connector.api.openapi import finished
 
 ASSETS_PATH = "/swagger/assets"
 """Under the OpenAPI path (`/schema`): `/schema/swagger/assets/<file>`."""
@@ -53,6 +55,9 @@ class OfflineSwaggerPlugin(SwaggerRenderPlugin):
             favicon=f"<link rel='icon' type='image/png' href='{assets}/favicon-32x32.png'>",
             **kwargs,
         )
+
+    def render(self, request: Request[Any, Any, Any], openapi_schema: dict[str, Any]) -> bytes:
+        return super().render(request, finished(openapi_schema))
 
     def receive_router(self, router: Router) -> None:
         router.register(swagger_asset)

@@ -112,6 +112,8 @@ class AwsClients:
         self.deadline = deadline
         core = botocore.session.get_session()
         self._session = boto3.Session(botocore_session=core, region_name=region)
+        # `aws`, `aws-cn`, `aws-us-gov`...: what an ARN in this region starts with.
+        self.partition: str = self._session.get_partition_for_region(region)
         self._config = Config(
             max_pool_connections=max_pool_connections,
             connect_timeout=min(CONNECT_TIMEOUT, deadline),

@@ -20,8 +20,9 @@ from connector.domain.aws import (
     FunctionSummary,
     InvokeResult,
 )
+from connector.domain.aws_names import function_region_of, partial_arn_account_of
 from connector.domain.json_depth import nests_deeper_than
-from connector.errors import ErrorCode
+from connector.errors import ErrorCode, NotFoundError
 
 if TYPE_CHECKING:
     from mypy_boto3_lambda import LambdaClient
@@ -59,7 +60,9 @@ class LambdaGateway:
         """The function's configuration (GetFunction; the code location is dropped)."""
         client = self._lambda(creds)
         with translated(ErrorCode.GET_FUNCTION_FAILED):
-            answer = await self._clients.run(client.get_function, FunctionName=name)
+            answer = await self._clients.run(
+                client.get_function, FunctionName=self._reachable(name)
+            )
         config = answer.get("Configuration", {})
         return FunctionDetail(
             **_summary(config),
@@ -84,7 +87,7 @@ class LambdaGateway:
             answer = await self._clients.run(
                 _invoke,
                 client,
-                FunctionName=name,
+                FunctionName=self._reachable(name),
                 Payload=payload,
                 InvocationType=invocation_type,
                 LogType=log_type,
@@ -99,6 +102,18 @@ class LambdaGateway:
             log_result=_decode_log(answer.get("LogResult")),
             executed_version=answer.get("ExecutedVersion"),
         )
+
+    def _reachable(self, name: str) -> str:
+        """The identifier to send. An ARN of another region is not found here: a client of one
+        region cannot reach it. A partial ARN (`ACCOUNT:function:NAME`) goes as the full ARN it
+        stands for in this region, which Lambda takes alike (and the emulator understands)."""
+        region = self._clients.region
+        named = function_region_of(name)
+        if named is not None and named != region:
+            raise NotFoundError(f"no such function in {region}", details={"field": "name"})
+        if partial_arn_account_of(name) is not None:
+            return f"arn:{self._clients.partition}:lambda:{region}:{name}"
+        return name
 
     def _lambda(self, creds: AwsCredentials) -> LambdaClient:
         # Each method looks the client up (or builds it) in the worker thread of its call.

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from connector.adapters.aws_clients import AwsClients
 from connector.adapters.aws_errors import AWS_ERRORS, map_aws_error, translated
 from connector.domain.aws import AwsCredentials, Bucket, ObjectPage, ObjectStream, ObjectSummary
-from connector.domain.aws_names import validate_range_header
+from connector.domain.aws_names import served_range
 from connector.errors import ConnectorError, ErrorCode, ValidationError
 
 if TYPE_CHECKING:
@@ -93,7 +93,8 @@ class S3Gateway:
         self, creds: AwsCredentials, bucket: str, key: str, *, range_header: str | None = None
     ) -> ObjectStream:
         """GetObject; the body is read `chunk_size` at a time as the caller iterates."""
-        ranged = {} if range_header is None else {"Range": validate_range_header(range_header)}
+        served = None if range_header is None else served_range(range_header)
+        ranged = {} if served is None else {"Range": served}
         client = self._s3(creds)
         with translated(_GET):
             answer = await self._clients.run(client.get_object, Bucket=bucket, Key=key, **ranged)

@@ -7,6 +7,7 @@ from typing import Any, Literal, TypeVar
 
 import msgspec
 
+from connector.api.constraints import BucketField, ObjectKeyField, PresignExpiryField
 from connector.api.schemas import Wire
 
 W = TypeVar("W", bound=Wire)
@@ -54,10 +55,10 @@ class DeletedData(Wire):
 
 
 class PresignBody(Wire):
-    bucket: str
-    key: str
+    bucket: BucketField
+    key: ObjectKeyField
     method: Literal["GET", "PUT"]
-    expires_in: int = 900
+    expires_in: PresignExpiryField = 900
 
 
 class PresignData(Wire):

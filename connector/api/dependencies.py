@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
 from litestar import Request
 from litestar.di import NamedDependency, Provide
-from litestar.params import HeaderParameter, QueryParameter
 
-from connector.api.guards import USER_ID_HEADER, caller_of, request_state, services_of
+from connector.api.constraints import OptionalUserIdHeader, ProviderQuery, UserIdHeader
+from connector.api.guards import caller_of, request_state, services_of
 from connector.domain.models import ApiKey
 from connector.errors import ValidationError
 from connector.services.container import OAuthServices, Services
@@ -31,25 +31,6 @@ UserId = NamedDependency[str]
 """The validated X-User-Id (`user_id`)."""
 OptionalUserId = NamedDependency[str | None]
 """The validated X-User-Id when sent (`user_id`), for routes where it is optional."""
-
-UserIdHeader = Annotated[
-    str | None,
-    HeaderParameter(
-        name=USER_ID_HEADER,
-        description="The user to act for: 1-128 characters of A-Z a-z 0-9 . _ @ : + -",
-    ),
-]
-
-
-ProviderQuery = Annotated[
-    str | None,
-    QueryParameter(
-        name="provider",
-        description="The Cognito provider to act on (CONNECTOR_PROVIDERS_FILE); absent: the "
-        "default provider. Unknown, or absent while several are configured without a default: "
-        "VALIDATION_ERROR naming the choices; outside the key's providers: FORBIDDEN.",
-    ),
-]
 
 
 def provide_services(request: Request[Any, Any, Any]) -> Services:
@@ -93,7 +74,7 @@ def provide_caller(request: Request[Any, Any, Any]) -> ApiKey:
 
 
 def provide_user_id(
-    request: Request[Any, Any, Any], services: ServicesDep, x_user_id: UserIdHeader = None
+    request: Request[Any, Any, Any], services: ServicesDep, x_user_id: UserIdHeader
 ) -> str:
     """The user id `names_user` validated (after the key: never trusted without one).
 
@@ -105,7 +86,7 @@ def provide_user_id(
 
 
 def provide_optional_user_id(
-    request: Request[Any, Any, Any], x_user_id: UserIdHeader = None
+    request: Request[Any, Any, Any], x_user_id: OptionalUserIdHeader = None
 ) -> str | None:
     """The user id `may_name_user` validated, or None (POST /callback)."""
     user_id: str | None = request_state(request)["user_id"]

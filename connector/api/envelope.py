@@ -26,6 +26,10 @@ STATUS_BY_CODE: dict[ErrorCode, int] = {
     ErrorCode.UPSTREAM_UNAVAILABLE: 503,
     ErrorCode.INTERNAL_ERROR: 500,
     **dict.fromkeys(OPERATION_CODES, 502),
+    # The sign-in did not complete (cancelled, a forged or used code, tokens that fail their
+    # checks): Cognito answered, so no gateway failed, and trying the same callback again fails
+    # the same way. See docs/decisions.md.
+    ErrorCode.CALLBACK_FAILED: 400,
 }
 assert set(STATUS_BY_CODE) == set(ErrorCode), "every code needs a status"  # noqa: S101
 

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
 from litestar import Controller, get, post
-from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
+from litestar.params import JSONBody
 
 from connector.api.aws_schemas import (
     FunctionDetailView,
@@ -14,14 +12,14 @@ from connector.api.aws_schemas import (
     InvokeData,
     view,
 )
+from connector.api.constraints import FunctionNamePath, MarkerQuery, MaxItemsQuery
 from connector.api.dependencies import ACTING_FOR_USER, Caller, OAuthDep, UserId
 from connector.api.envelope import ApiResponse, ok
 from connector.api.guards import SECURITY, authenticated, names_user, requires
 from connector.api.responses import as_user_responses
 from connector.domain.models import Scope
 from connector.errors import ErrorCode
-
-MAX_ITEMS_DOC = "1 to 10000 (Lambda sends at most 50)"
+from connector.services.functions import MAX_ITEMS_DEFAULT
 
 
 class FunctionController(Controller):
@@ -43,10 +41,8 @@ class FunctionController(Controller):
         user_id: UserId,
         oauth: OAuthDep,
         caller: Caller,
-        marker: FromQuery[str | None] = None,
-        max_items: Annotated[
-            int, QueryParameter(name="maxItems", description="1 to 10000 (Lambda sends at most 50)")
-        ] = 50,
+        marker: MarkerQuery = None,
+        max_items: MaxItemsQuery = MAX_ITEMS_DEFAULT,
     ) -> ApiResponse[FunctionPageData]:
         """One page of functions, narrowed to the key's function patterns (so a page may hold
         fewer than `maxItems` while `nextMarker` goes on); pass `nextMarker` back as `marker`."""
@@ -62,7 +58,7 @@ class FunctionController(Controller):
         responses=as_user_responses(ErrorCode.NOT_FOUND, ErrorCode.GET_FUNCTION_FAILED),
     )
     async def get_function(
-        self, *, user_id: UserId, oauth: OAuthDep, caller: Caller, name: FromPath[str]
+        self, *, user_id: UserId, oauth: OAuthDep, caller: Caller, name: FunctionNamePath
     ) -> ApiResponse[FunctionDetailView]:
         """The function's configuration. `name` may be a name, an ARN or name:qualifier."""
         detail = await oauth.functions.get_function(caller, user_id, name)
@@ -81,7 +77,7 @@ class FunctionController(Controller):
         user_id: UserId,
         oauth: OAuthDep,
         caller: Caller,
-        name: FromPath[str],
+        name: FunctionNamePath,
         data: JSONBody[InvokeBody],
     ) -> ApiResponse[InvokeData]:
         """Invoke with `payload` as the event. An error raised by the function is reported in

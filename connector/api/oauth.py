@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, post
 from litestar.openapi.datastructures import ResponseSpec
+from litestar.openapi.spec import OpenAPIMediaType, OpenAPIResponse, OpenAPIType, Operation, Schema
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
+from connector.api.constraints import LoginHintQuery
 from connector.api.dependencies import (
     CALLER,
     FLOWS,
@@ -22,7 +25,7 @@ from connector.api.dependencies import (
     OptionalUserId,
     UserId,
 )
-from connector.api.envelope import ApiResponse, ErrorResponse, ok
+from connector.api.envelope import ApiResponse, ok
 from connector.api.exception_handlers import envelope_response
 from connector.api.guards import SECURITY, authenticated, may_name_user, names_user, requires
 from connector.api.pages import NO_LEAK_HEADERS, accepts_json, page, redirect_back
@@ -74,13 +77,7 @@ class ConnectController(Controller):
                 "with CONNECTOR_IDENTITY_BINDING=confirm)."
             ),
         ] = None,
-        login_hint: Annotated[
-            str | None,
-            QueryParameter(
-                name="loginHint",
-                description="Pre-fills the Hosted UI's username (Cognito's `login_hint`).",
-            ),
-        ] = None,
+        login_hint: LoginHintQuery = None,
         replace: Annotated[
             bool,
             QueryParameter(
@@ -156,6 +153,19 @@ class ConnectController(Controller):
         return ok(FlowStatusData(state=flow_state, status=status.value))
 
 
+@dataclass
+class BrowserPages(Operation):
+    """GET /callback answers a browser with a short HTML page when the flow has no return URL
+    (200 connected, 400 refused); a client that accepts only JSON gets the envelopes."""
+
+    def __post_init__(self) -> None:  # (a dataclass, so that its __init__ calls this)
+        page = OpenAPIMediaType(schema=Schema(type=OpenAPIType.STRING))
+        for status in ("200", "400"):
+            response = (self.responses or {}).get(status)
+            if isinstance(response, OpenAPIResponse):
+                response.content = {**(response.content or {}), "text/html": page}
+
+
 class CallbackController(Controller):
     path = "/callback"
     tags = ["connection"]
@@ -163,16 +173,18 @@ class CallbackController(Controller):
 
     @get(
         operation_id="browserCallback",
+        operation_class=BrowserPages,
         responses={
             302: ResponseSpec(
                 None,
                 description="Back to the app: `status=pending&confirmation=…` (binding "
                 "`confirm`), `status=connected`, or `error=<CODE>[&reason=…]`",
             ),
-            400: ResponseSpec(
-                ErrorResponse,
-                description="INVALID_STATE or CALLBACK_FAILED without a return URL: an HTML "
-                "page, or this envelope when the request accepts only JSON",
+            **error_responses(
+                ErrorCode.INVALID_STATE,
+                ErrorCode.CALLBACK_FAILED,
+                *_FLOW_ERRORS,
+                authenticated=False,
             ),
         },
     )

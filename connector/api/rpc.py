@@ -12,16 +12,16 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import OpenAPIMediaType, Operation, RequestBody, Schema
 from litestar.openapi.spec.enums import OpenAPIType
 
-from connector.api.envelope import ErrorResponse, failure, ok
+from connector.api.envelope import failure, ok
 from connector.api.exception_handlers import envelope_response
 from connector.api.guards import SECURITY, authenticated, caller_of, services_of
 from connector.api.inline_budget import InlineBudget
 from connector.api.jsonrpc import METHOD_NOT_FOUND, Call, RpcFaultError, RpcResponse, parse
 from connector.api.observe import resource_of
-from connector.api.responses import error_responses
+from connector.api.responses import error_responses, failure_response
 from connector.api.rpc_methods import METHODS, Context
 from connector.domain.rate_limits import scope_class
-from connector.errors import ConnectorError, InternalError, ValidationError
+from connector.errors import ConnectorError, ErrorCode, InternalError, ValidationError
 from connector.logs import audit
 from connector.services.access import require_scope
 from connector.settings import RpcSettings
@@ -75,9 +75,10 @@ class RpcController(Controller):
         operation_class=_RpcOperation,
         request_max_body_size=None,  # bounded below, by a limit drawn from the settings
         responses={
+            204: ResponseSpec(None, description="Only notifications were sent: no answer"),
             **error_responses(),
-            413: ResponseSpec(
-                data_container=ErrorResponse,
+            413: failure_response(
+                ErrorCode.VALIDATION_ERROR,
                 description="Failure envelope, code VALIDATION_ERROR: the body is larger than the"
                 " inline budget as base64 and 1 MiB",
             ),

@@ -6,11 +6,11 @@ import re
 from collections.abc import AsyncIterator
 from datetime import UTC
 from email.utils import format_datetime
-from typing import Annotated, Any
+from typing import Any
 from urllib.parse import unquote_to_bytes
 
-from litestar import Controller, Request, delete, get, post, put
-from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, QueryParameter
+from litestar import Controller, Request, Response, delete, get, head, post, put
+from litestar.params import JSONBody
 from litestar.response import Stream
 
 from connector.api.aws_schemas import (
@@ -22,20 +22,30 @@ from connector.api.aws_schemas import (
     StoredObjectData,
     view,
 )
+from connector.api.constraints import (
+    BucketPath,
+    ContinuationTokenQuery,
+    DelimiterQuery,
+    MaxKeysQuery,
+    ObjectKeyPath,
+    PrefixQuery,
+    RangeHeader,
+)
 from connector.api.dependencies import ACTING_FOR_USER, Caller, OAuthDep, UserId
 from connector.api.disposition import attachment
 from connector.api.envelope import ApiResponse, ok
 from connector.api.guards import SECURITY, authenticated, counts_as, names_user, requires
+from connector.api.object_operations import ObjectDownload, ObjectMetadata, ObjectUpload
 from connector.api.responses import as_user_responses
 from connector.domain.aws import ObjectStream
 from connector.domain.models import Scope
 from connector.domain.rate_limits import ScopeClass
 from connector.errors import ErrorCode
+from connector.services.s3 import MAX_KEYS
 
 OBJECT = "/buckets/{bucket:str}/objects/{key:path}"
 # User data: never kept by shared caches between the connector and its caller.
 PRIVATE = "private, no-store"
-RANGE_DOC = "one range: bytes=FIRST-LAST, bytes=FIRST- or bytes=-SUFFIX"
 # The key in a raw request path (the bucket has no slash; the key is the rest, query excluded).
 _RAW_KEY = re.compile(rb"/s3/buckets/[^/]+/objects/(?P<key>.+)\Z", re.DOTALL)
 
@@ -71,11 +81,11 @@ class S3Controller(Controller):
         user_id: UserId,
         oauth: OAuthDep,
         caller: Caller,
-        bucket: FromPath[str],
-        prefix: FromQuery[str | None] = None,
-        delimiter: FromQuery[str | None] = None,
-        max_keys: Annotated[int, QueryParameter(name="maxKeys", description="1 to 1000")] = 1000,
-        continuation_token: Annotated[str | None, QueryParameter(name="continuationToken")] = None,
+        bucket: BucketPath,
+        prefix: PrefixQuery = None,
+        delimiter: DelimiterQuery = None,
+        max_keys: MaxKeysQuery = MAX_KEYS,
+        continuation_token: ContinuationTokenQuery = None,
     ) -> ApiResponse[ObjectPageData]:
         """One page (at most `maxKeys`, 1 to 1000) of objects and common prefixes; pass
         `nextContinuationToken` back as `continuationToken` for the next one."""
@@ -93,6 +103,7 @@ class S3Controller(Controller):
     @get(
         OBJECT,
         operation_id="getObject",
+        operation_class=ObjectDownload,
         guards=[requires(Scope.S3_READ)],
         responses=as_user_responses(ErrorCode.NOT_FOUND, ErrorCode.GET_OBJECT_FAILED),
     )
@@ -103,14 +114,9 @@ class S3Controller(Controller):
         user_id: UserId,
         oauth: OAuthDep,
         caller: Caller,
-        bucket: FromPath[str],
-        key: FromPath[str],
-        range_header: Annotated[
-            str | None,
-            HeaderParameter(
-                name="Range", description="one range: bytes=FIRST-LAST, FIRST- or -SUFFIX"
-            ),
-        ] = None,
+        bucket: BucketPath,
+        key: ObjectKeyPath,
+        range_header: RangeHeader = None,
     ) -> Stream:
         """The object's bytes, streamed as S3 sends them (memory stays flat for any size).
         One `Range: bytes=…` is honoured (206 with Content-Range). Failures before the first
@@ -122,9 +128,38 @@ class S3Controller(Controller):
         headers = _object_headers(opened, object_key)
         return Stream(_drain(opened), status_code=opened.status, headers=headers)
 
+    @head(
+        OBJECT,
+        operation_id="headObject",
+        operation_class=ObjectMetadata,
+        guards=[requires(Scope.S3_READ)],
+        responses=as_user_responses(ErrorCode.NOT_FOUND, ErrorCode.GET_OBJECT_FAILED),
+    )
+    async def head_object(
+        self,
+        *,
+        request: Request[Any, Any, Any],
+        user_id: UserId,
+        oauth: OAuthDep,
+        caller: Caller,
+        bucket: BucketPath,
+        key: ObjectKeyPath,
+        range_header: RangeHeader = None,
+    ) -> Response[None]:
+        """The headers GET would send (size, type, ETag, Last-Modified), without the bytes.
+        Failures are statuses only: a HEAD answer carries no body."""
+        object_key = _object_key(request, key)
+        opened = await oauth.s3.open_object(
+            caller, user_id, bucket, object_key, range_header=range_header
+        )
+        await opened.aclose()  # nothing of the body is read
+        headers = _object_headers(opened, object_key)
+        return Response(None, status_code=opened.status, headers=headers)
+
     @put(
         OBJECT,
         operation_id="putObject",
+        operation_class=ObjectUpload,
         status_code=200,
         request_max_body_size=None,  # streamed to S3 in parts; never held in memory
         guards=[requires(Scope.S3_WRITE)],
@@ -137,8 +172,8 @@ class S3Controller(Controller):
         user_id: UserId,
         oauth: OAuthDep,
         caller: Caller,
-        bucket: FromPath[str],
-        key: FromPath[str],
+        bucket: BucketPath,
+        key: ObjectKeyPath,
     ) -> ApiResponse[StoredObjectData]:
         """Stream the request body into the object (Content-Type is kept). Bodies over 8 MiB go
         up as a multipart upload; any failure aborts it, so no partial object ever appears."""
@@ -167,8 +202,8 @@ class S3Controller(Controller):
         user_id: UserId,
         oauth: OAuthDep,
         caller: Caller,
-        bucket: FromPath[str],
-        key: FromPath[str],
+        bucket: BucketPath,
+        key: ObjectKeyPath,
     ) -> ApiResponse[DeletedData]:
         """Delete the object; `deleted: true` also when it did not exist."""
         await oauth.s3.delete_object(caller, user_id, bucket, _object_key(request, key))

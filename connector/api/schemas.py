@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 import msgspec
 
+from connector.api.constraints import ConfirmationField, FlowStateField
 from connector.domain.aws import AwsCredentials
 from connector.domain.models import ApiKey, Connection
 from connector.domain.oauth import FlowStart, TokenSet
@@ -148,14 +149,14 @@ class FlowStatusData(Wire):
 
 
 class CallbackBody(Wire):
-    code: str = msgspec.field()
-    state: str = msgspec.field()
+    code: Annotated[str, msgspec.Meta(extra_json_schema={"extra": {"minLength": 1}})]
+    state: FlowStateField
 
 
 class ConfirmationBody(Wire):
     """The one-time `confirmation` the browser brought back to the app's return URL."""
 
-    confirmation: str
+    confirmation: ConfirmationField
 
 
 class RejectedData(Wire):

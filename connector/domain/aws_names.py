@@ -35,18 +35,27 @@ _BUCKET_RULES: tuple[tuple[Callable[[str], bool], str], ...] = (
         f"must not end with {' or '.join(_RESERVED_SUFFIXES)}",
     ),
 )
-# One byte range as S3 serves it (S3 ignores multi-range requests; they are refused here).
+# Every rule above as one regular expression (lookaheads, valid in Python and in ECMAScript),
+# for the OpenAPI document: tests/unit/test_aws_names.py holds the two to the same answers.
+BUCKET_PATTERN = (
+    r"(?!xn--|sthree-)(?!.*\.\.)(?!\d{1,3}(?:\.\d{1,3}){3}$)(?!.*(?:-s3alias|--ol-s3)$)"
+    rf"[a-z0-9][a-z0-9.-]{{{BUCKET_MIN - 2},{BUCKET_MAX - 2}}}[a-z0-9]"
+)
+# One byte range as S3 serves it.
 _RANGE = re.compile(r"bytes=(?:(\d+)-(\d*)|-\d+)")
 
-# Lambda's NamespacedFunctionName pattern (GetFunction, Invoke), with the name part named.
-_FUNCTION = re.compile(
-    r"(arn:(aws[a-zA-Z-]*)?:lambda:)?"
-    r"((eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\d:)?"
-    r"(\d{12}:)?"
-    r"(function:)?"
-    r"(?P<name>[a-zA-Z0-9_.-]+)"
-    r"(:(\$LATEST(\.PUBLISHED)?|[a-zA-Z0-9_-]+))?"
+# The three forms Lambda documents for GetFunction and Invoke (a name, a full ARN, a partial ARN
+# `ACCOUNT:function:NAME`), each with an optional version or alias. Narrower than the API model's
+# regular expression, which also admits shapes such as `arn::lambda:f` that no function has (and
+# on which the emulator fails with a 500). The name is at most 64 characters, the whole at most
+# 256.
+FUNCTION_PATTERN = (
+    r"(arn:aws[a-zA-Z-]*:lambda:(?P<region>(eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\d):"
+    r"\d{12}:function:|(?P<account>\d{12}):function:)?"
+    rf"(?P<name>[a-zA-Z0-9_.-]{{1,{FUNCTION_NAME_MAX}}})"
+    r"(:(\$LATEST(\.PUBLISHED)?|[a-zA-Z0-9_-]{1,128}))?"
 )
+_FUNCTION = re.compile(FUNCTION_PATTERN)
 
 
 def validate_bucket_name(bucket: str) -> str:
@@ -92,29 +101,25 @@ def validate_function_name(name: str) -> str:
     matched = _FUNCTION.fullmatch(name) if len(name) <= FUNCTION_IDENTIFIER_MAX else None
     if matched is None:
         raise ValidationError(
-            "invalid function name: expected a name, an ARN or a partial ARN "
-            "(letters, digits, hyphens, underscores), optionally with :version or :alias",
-            details={"field": "name"},
-        )
-    if len(matched["name"]) > FUNCTION_NAME_MAX:
-        raise ValidationError(
-            f"invalid function name: the name is limited to {FUNCTION_NAME_MAX} characters",
+            "invalid function name: expected a name (1 to "
+            f"{FUNCTION_NAME_MAX} letters, digits, hyphens, underscores, dots), an ARN or a "
+            "partial ARN, optionally with :version or :alias",
             details={"field": "name"},
         )
     return name
 
 
-def validate_range_header(header: str) -> str:
-    """Return an HTTP Range header naming one byte range S3 can serve, else raise."""
+def served_range(header: str) -> str | None:
+    """The one byte range of an HTTP Range header that S3 will serve, or None: a header that is
+    not one well-formed byte range (other units, several ranges, a range that ends before it
+    starts, no range at all) is ignored, as RFC 9110 (section 14.2) allows, and the whole object
+    is sent. Nginx and S3 itself do the same with the several ranges S3 cannot serve."""
     matched = _RANGE.fullmatch(header.strip())
     if matched is None:
-        raise ValidationError(
-            "invalid range: expected one range, bytes=FIRST-LAST, bytes=FIRST- or bytes=-SUFFIX",
-            details={"field": "range"},
-        )
+        return None
     first, last = matched.groups()
     if first is not None and last and int(last) < int(first):
-        raise ValidationError("invalid range: it ends before it starts", details={"field": "range"})
+        return None
     return matched.group(0)
 
 
@@ -127,8 +132,21 @@ def function_name_of(identifier: str) -> str:
     return matched["name"]
 
 
+def function_region_of(identifier: str) -> str | None:
+    """The region a function ARN names, or None (a name or a partial ARN names none)."""
+    matched = _FUNCTION.fullmatch(validate_function_name(identifier))
+    return matched["region"] if matched else None
+
+
+def partial_arn_account_of(identifier: str) -> str | None:
+    """The account of a partial ARN (`123456789012` in `123456789012:function:f`), or None."""
+    matched = _FUNCTION.fullmatch(validate_function_name(identifier))
+    return matched["account"] if matched else None
+
+
 # Sent to S3 as a header: printable ASCII only, so nothing can break out of it.
-_CONTENT_TYPE = re.compile(r"[\x20-\x7e]{1,255}")
+CONTENT_TYPE_PATTERN = r"[\x20-\x7e]{1,255}"
+_CONTENT_TYPE = re.compile(CONTENT_TYPE_PATTERN)
 
 
 def validate_content_type(content_type: str) -> str:

@@ -46,11 +46,14 @@ from connector.settings import IdentityBinding
 log = logging.getLogger(__name__)
 
 STATE_TTL = timedelta(minutes=10)
-_STATE_SHAPE = re.compile(r"[A-Za-z0-9_\-]{43}")
+STATE_PATTERN = r"[A-Za-z0-9_\-]{43}"
+"""A flow state and a confirmation: 32 random bytes, base64url (what `token_urlsafe(32)` makes)."""
+_STATE_SHAPE = re.compile(STATE_PATTERN)
 _CONFIRMATION_SHAPE = _STATE_SHAPE
 # What Cognito may put in `error=` that is worth handing on to the app as `reason=`.
 _REASON_SHAPE = re.compile(r"[a-z_]{1,64}")
-_LOGIN_HINT_SHAPE = re.compile(r"[^\x00-\x1f\x7f]{1,256}")
+LOGIN_HINT_PATTERN = r"[^\x00-\x1f\x7f]{1,256}"
+_LOGIN_HINT_SHAPE = re.compile(LOGIN_HINT_PATTERN)
 _SWEEP_LOCK = "lock:sweep:grants"
 _record_decoder = msgspec.json.Decoder(FlowRecord)
 _INVALID_STATE = "unknown, expired or already used state"

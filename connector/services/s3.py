@@ -15,11 +15,11 @@ from connector.domain.aws import (
     StoredObject,
 )
 from connector.domain.aws_names import (
+    served_range,
     validate_bucket_name,
     validate_content_type,
     validate_object_key,
     validate_prefix,
-    validate_range_header,
 )
 from connector.domain.models import ApiKey, Scope
 from connector.domain.ports import Clock, ObjectStorage
@@ -99,7 +99,7 @@ class S3Service:
         """The object's headers; its bytes stream as the caller iterates (then `aclose()`)."""
         _authorize(caller, bucket, key)
         if range_header is not None:
-            range_header = validate_range_header(range_header)
+            range_header = served_range(range_header)
         return await self._acting.call(
             caller,
             user_id,

@@ -138,6 +138,18 @@ async def test_get_function_returns_the_configuration_with_role_state_and_code_s
     assert detail.code_size == len(_code())
 
 
+async def test_a_partial_arn_is_sent_as_the_full_arn_of_this_region(
+    gateway: LambdaGateway,
+) -> None:
+    detail = await gateway.get_function(CREDS, "123456789012:function:alpha")
+    assert detail.name == "alpha"
+
+
+async def test_a_function_arn_of_another_region_is_not_found(gateway: LambdaGateway) -> None:
+    with pytest.raises(NotFoundError):
+        await gateway.get_function(CREDS, "arn:aws:lambda:eu-west-1:123456789012:function:alpha")
+
+
 async def test_a_missing_function_is_not_found_with_the_upstream_code(
     gateway: LambdaGateway,
 ) -> None:

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from connector_client import RetryPolicy
 from support.client_harness import NO_JITTER, Answer, FakeConnector, Flavour, MakeFlavour
-
-from connector.client import RetryPolicy
 
 
 @pytest.fixture(params=["sync", "async"])

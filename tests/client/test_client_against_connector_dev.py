@@ -13,18 +13,17 @@ from pathlib import Path
 import httpx
 import msgspec
 import pytest
-from support.dev_stack import DevStack, running_dev_stack, sign_in
-
-from connector.client import (
+from connector_client import (
     AsyncConnectorClient,
     ConnectionRequiredError,
     ConnectorClient,
+    ErrorCode,
     NotFoundError,
     requires_connection,
 )
-from connector.client.boto import refreshable_credentials, session_with
-from connector.client.models import AwsCredentials
-from connector.errors import ErrorCode
+from connector_client.boto import refreshable_credentials, session_with
+from connector_client.models import AwsCredentials
+from support.dev_stack import DevStack, running_dev_stack, sign_in
 
 BUCKET = "demo-bucket"
 MB = 1 << 20
@@ -100,7 +99,7 @@ def test_megabytes_go_up_and_come_back_byte_for_byte(
     # Over the connector's 8 MiB threshold: the upload becomes a multipart upload.
     original = tmp_path / "original.bin"
     original.write_bytes(os.urandom(9 * MB + 12345))
-    stored = client.s3(user).upload_file(BUCKET, "e2e/big.bin", original)
+    stored = client.s3(user).upload_file(original, BUCKET, "e2e/big.bin")
     assert stored.etag is not None
     assert stored.etag.endswith('-2"')
     copy = client.s3(user).download_file(BUCKET, "e2e/big.bin", tmp_path / "copy.bin")
@@ -161,7 +160,7 @@ async def test_the_async_client_does_the_same(stack: DevStack, user: str, tmp_pa
         assert listed == ["e2e/async.json"]
         source = tmp_path / "async.bin"
         source.write_bytes(os.urandom(3 * MB))
-        await s3.upload_file(BUCKET, "e2e/async.bin", source)
+        await s3.upload_file(source, BUCKET, "e2e/async.bin")
         copy = await s3.download_file(BUCKET, "e2e/async.bin", tmp_path / "async-copy.bin")
         assert copy.read_bytes() == source.read_bytes()
         assert (await client.invoke(user, "demo-echo", "hi")).payload == "hi"

@@ -6,12 +6,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from connector_client import ErrorCode, NotConnectedError
+from connector_client.boto import boto3_session, refreshable_credentials, session_with
+from connector_client.models import AwsCredentials
 from support.client_harness import NO_JITTER, FakeConnector, Flavour, ok, refusal
-
-from connector.client import NotConnectedError
-from connector.client.boto import boto3_session, refreshable_credentials, session_with
-from connector.client.models import AwsCredentials
-from connector.errors import ErrorCode
 
 
 def credentials(key: str, lifetime: timedelta, identity: str = "eu-west-1:id") -> AwsCredentials:

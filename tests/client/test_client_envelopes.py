@@ -9,21 +9,21 @@ from typing import Any
 
 import httpx
 import pytest
-from support.client_harness import API_KEY, CONNECTION, MakeFlavour, ok, refusal
-
-from connector.api.envelope import STATUS_BY_CODE
-from connector.client import (
+from connector_client import (
     ConnectorClientError,
     ConnectorUnreachableError,
+    ErrorCode,
     IdentityMismatchError,
     NotConnectedError,
     OperationFailedError,
     ReauthRequiredError,
     UnexpectedResponseError,
 )
-from connector.client.errors import error_class
-from connector.client.models import Connection, InvokeResult
-from connector.errors import ErrorCode
+from connector_client.errors import error_class
+from connector_client.models import Connection, InvokeResult
+from support.client_harness import API_KEY, CONNECTION, MakeFlavour, ok, refusal
+
+from connector.api.envelope import STATUS_BY_CODE
 
 
 def test_a_user_scoped_call_sends_the_key_and_the_user_and_decodes_the_data(

@@ -10,7 +10,7 @@ import sys
 SERVER_SIDE = ("litestar", "sqlalchemy", "redis", "authlib", "jose", "alembic", "moto")
 PROBE = """
 import json, sys
-import connector.client
+import connector_client
 print(json.dumps(sorted({name.split(".")[0] for name in sys.modules})))
 """
 

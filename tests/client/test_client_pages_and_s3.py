@@ -9,10 +9,13 @@ from typing import Any
 
 import httpx
 import pytest
+from connector_client import (
+    AccessDeniedError,
+    AsyncConnectorClient,
+    ConnectorUnreachableError,
+    ErrorCode,
+)
 from support.client_harness import NO_JITTER, FakeConnector, Flavour, MakeFlavour, ok, refusal
-
-from connector.client import AccessDeniedError, AsyncConnectorClient, ConnectorUnreachableError
-from connector.errors import ErrorCode
 
 STORED = {"bucket": "b", "key": "k", "etag": '"e"', "versionId": None}
 

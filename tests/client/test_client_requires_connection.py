@@ -7,6 +7,7 @@ from typing import Any
 
 import httpx
 import pytest
+from connector_client import ConnectionRequiredError, ErrorCode, ForbiddenError, requires_connection
 from support.client_harness import (
     CONNECTION,
     NO_JITTER,
@@ -16,9 +17,6 @@ from support.client_harness import (
     ok,
     refusal,
 )
-
-from connector.client import ConnectionRequiredError, ForbiddenError, requires_connection
-from connector.errors import ErrorCode
 
 RETURN_URL = "https://app.example/connected"
 STARTED = {

@@ -10,17 +10,16 @@ from pathlib import Path
 
 import httpx
 import pytest
-from support.client_harness import NO_JITTER, MakeFlavour, ok, refusal
-
-from connector.client import (
+from connector_client import (
+    ErrorCode,
     NotFoundError,
     RateLimitedError,
     RetryPolicy,
     UnexpectedResponseError,
     UpstreamUnavailableError,
 )
-from connector.client.errors import ConnectorClientError
-from connector.errors import ErrorCode
+from connector_client.errors import ConnectorClientError
+from support.client_harness import NO_JITTER, MakeFlavour, ok, refusal
 
 BUCKETS = {"buckets": [{"name": "b", "creationDate": None}]}
 STORED = {"bucket": "b", "key": "k", "etag": '"e"', "versionId": None}
@@ -136,7 +135,7 @@ def test_an_uploaded_file_is_read_again_from_disk_for_a_retry(
     path = tmp_path / "report.csv"
     path.write_bytes(b"a,b\n1,2\n")
     flavour = make_flavour(UNAVAILABLE, ok(STORED))
-    flavour.run(lambda client: client.upload_file("alice", "b", "k", path))
+    flavour.run(lambda client: client.upload_file("alice", path, "b", "k"))
     assert flavour.fake.bodies == [b"a,b\n1,2\n"] * 2
     assert flavour.fake.last.headers["content-type"] == "text/csv"
 

@@ -102,8 +102,13 @@ def test_the_image_runs_as_the_numeric_user_the_manifests_run_as() -> None:
 
 def test_the_dockerignore_admits_what_the_dockerfile_copies_and_nothing_private() -> None:
     sources = copied_sources()
-    assert sources == ["pyproject.toml", "uv.lock", "README.md", "connector"]
-    for path in [*sources, "connector/cli.py", "connector/adapters/sql/migrations/env.py"]:
+    assert sources == ["pyproject.toml", "uv.lock", "README.md", "clients/python", "connector"]
+    for path in [
+        *sources,
+        "connector/cli.py",
+        "connector/adapters/sql/migrations/env.py",
+        "clients/python/src/connector_client/sync.py",
+    ]:
         assert not ignored(path), path
     for path in PRIVATE:
         assert ignored(path), path

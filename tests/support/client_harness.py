@@ -9,10 +9,9 @@ from collections.abc import AsyncIterator, Callable, Iterable
 from typing import Any
 
 import httpx
+from connector_client import AsyncConnectorClient, ConnectorClient, ErrorCode, RetryPolicy
 
 from connector.api.envelope import STATUS_BY_CODE
-from connector.client import AsyncConnectorClient, ConnectorClient, RetryPolicy
-from connector.errors import ErrorCode
 
 BASE_URL = "http://connector.test"
 API_KEY = "ck_test_key"

@@ -18,8 +18,8 @@ from typing import IO, Any
 from urllib.parse import parse_qs, urljoin, urlsplit
 
 import httpx
+from connector_client import ConnectorClient
 
-from connector.client import ConnectorClient
 from connector.sandbox.banner import READY_MARKER
 from support.login_form import parse_login_form
 from support.servers import free_ports

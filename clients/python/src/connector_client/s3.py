@@ -4,8 +4,8 @@ method is awaited and `list_objects` is an async iterator."""
 
 from __future__ import annotations
 
-from connector.client import _s3_calls as calls
-from connector.client._operation import ForUser, RunnerT_co, UserListing, UserOperation
+from connector_client import _s3_calls as calls
+from connector_client._operation import ForUser, RunnerT_co, UserListing, UserOperation
 
 
 class UserS3(ForUser[RunnerT_co]):

@@ -15,7 +15,7 @@ from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any, Concatenate, Generic, ParamSpec, Self, TypeVar, overload
 
-from connector.client._transport import Call, Pages
+from connector_client._transport import Call, Pages
 
 P = ParamSpec("P")
 T = TypeVar("T")

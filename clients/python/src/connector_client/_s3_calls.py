@@ -10,11 +10,11 @@ from typing import Any, Literal, TypeVar
 
 import msgspec
 
-from connector.client._body import Body, BodyLike, BytesBody, PathBody, body_of, json_body
-from connector.client._receive import Decode, SaveTo
-from connector.client._transport import JSON, Call, Pages, data_of, path_segment
-from connector.client.errors import ConnectorClientError, NotFoundError
-from connector.client.models import (
+from connector_client._body import Body, BodyLike, BytesBody, PathBody, body_of, json_body
+from connector_client._receive import Decode, SaveTo
+from connector_client._transport import JSON, Call, Pages, data_of, path_segment
+from connector_client.errors import ConnectorClientError, NotFoundError
+from connector_client.models import (
     Bucket,
     BucketList,
     Deleted,
@@ -208,14 +208,16 @@ def download_file(
 
 def upload_file(
     user_id: str,
+    path: str | Path,
     bucket: str,
     key: str,
-    path: str | Path,
     *,
     content_type: str | None = None,
     provider: str | None = None,
 ) -> Call[StoredObject]:
-    """Stream the file at `path` into the object (re-read from disk if retried)."""
+    """Stream the file at `path` into the object (re-read from disk if retried). The order of
+    boto3's `upload_file(Filename, Bucket, Key)`, as `download_file` follows boto3's
+    `download_file(Bucket, Key, Filename)`."""
     path = Path(path)
     return _put(
         user_id, bucket, key, PathBody(path), content_type or _guess_type(path), provider=provider

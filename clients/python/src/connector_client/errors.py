@@ -20,7 +20,8 @@
     │   ├── ConnectFailedError … InvokeLambdaFailedError   one per operation code
     └── ConnectionRequiredError       raised by `requires_connection`: carries a connect URL
 
-Only `ErrorCode` (a pure enum) comes from the server package: catching these never imports it.
+`ErrorCode` is the client's own copy of the wire enum (connector_client.codes): nothing here
+imports the server.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, ClassVar
 
-from connector.errors import ErrorCode
+from connector_client.codes import ErrorCode
 
 _BY_CODE: dict[str, type[ConnectorClientError]] = {}
 

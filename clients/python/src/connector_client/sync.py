@@ -10,10 +10,10 @@ from typing import TYPE_CHECKING, Any, Self, TypeVar
 
 import httpx
 
-from connector.client._api import ConnectorApi
-from connector.client._operation import SyncRunner
-from connector.client._s3_calls import get_object
-from connector.client._transport import (
+from connector_client._api import ConnectorApi
+from connector_client._operation import SyncRunner
+from connector_client._s3_calls import get_object
+from connector_client._transport import (
     CHUNK,
     Call,
     Exchange,
@@ -23,12 +23,12 @@ from connector.client._transport import (
     meta_of,
     translated,
 )
-from connector.client.errors import ConnectorClientError
-from connector.client.s3 import UserS3
-from connector.client.streams import ObjectStream
+from connector_client.errors import ConnectorClientError
+from connector_client.s3 import UserS3
+from connector_client.streams import ObjectStream
 
 if TYPE_CHECKING:
-    from connector.client.boto import Session
+    from connector_client.boto import Session
 
 T = TypeVar("T")
 ItemT = TypeVar("ItemT")
@@ -83,7 +83,7 @@ class ConnectorClient(ConnectorApi, SyncRunner):
     ) -> Session:
         """A boto3 Session acting as the user (through `provider`, None: the default), its
         credentials refreshed from the connector."""
-        from connector.client.boto import boto3_session  # noqa: PLC0415 - boto3 only when used
+        from connector_client.boto import boto3_session  # noqa: PLC0415 - boto3 only when used
 
         return boto3_session(self, user_id, region_name=region_name, provider=provider)
 

@@ -10,10 +10,10 @@ from typing import Any, Self, TypeVar
 
 import httpx
 
-from connector.client._api import ConnectorApi
-from connector.client._operation import AsyncRunner
-from connector.client._s3_calls import get_object
-from connector.client._transport import (
+from connector_client._api import ConnectorApi
+from connector_client._operation import AsyncRunner
+from connector_client._s3_calls import get_object
+from connector_client._transport import (
     CHUNK,
     Call,
     Exchange,
@@ -23,9 +23,9 @@ from connector.client._transport import (
     meta_of,
     translated,
 )
-from connector.client.errors import ConnectorClientError
-from connector.client.s3 import UserS3
-from connector.client.streams import AsyncObjectStream
+from connector_client.errors import ConnectorClientError
+from connector_client.s3 import UserS3
+from connector_client.streams import AsyncObjectStream
 
 T = TypeVar("T")
 ItemT = TypeVar("ItemT")

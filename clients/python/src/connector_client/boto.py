@@ -17,10 +17,10 @@ from boto3 import Session
 from botocore.credentials import CredentialProvider, CredentialResolver, RefreshableCredentials
 from botocore.session import Session as BotocoreSession
 
-from connector.client.models import AwsCredentials
+from connector_client.models import AwsCredentials
 
 if TYPE_CHECKING:
-    from connector.client.sync import ConnectorClient
+    from connector_client.sync import ConnectorClient
 
 __all__ = ["Session", "boto3_session", "refreshable_credentials"]
 

@@ -8,11 +8,11 @@ import inspect
 from collections.abc import Awaitable, Callable
 from typing import Any, ParamSpec, TypeVar, overload
 
-from connector.client.aio import AsyncConnectorClient
-from connector.client.errors import ConnectionRequiredError, NotConnectedError
-from connector.client.models import Connection, FlowStart
-from connector.client.sync import ConnectorClient
-from connector.errors import ErrorCode
+from connector_client.aio import AsyncConnectorClient
+from connector_client.codes import ErrorCode
+from connector_client.errors import ConnectionRequiredError, NotConnectedError
+from connector_client.models import Connection, FlowStart
+from connector_client.sync import ConnectorClient
 
 P = ParamSpec("P")
 R = TypeVar("R")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 
-from connector.client.models import ObjectMeta
+from connector_client.models import ObjectMeta
 
 
 @dataclass(frozen=True, slots=True)

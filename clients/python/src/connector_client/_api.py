@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from connector.client import _connection_calls as connection
-from connector.client import _lambda_calls as lambda_
-from connector.client import _s3_calls as s3
-from connector.client._operation import Listing, Operation
+from connector_client import _connection_calls as connection
+from connector_client import _lambda_calls as lambda_
+from connector_client import _s3_calls as s3
+from connector_client._operation import Listing, Operation
 
 
 class ConnectorApi:

@@ -6,10 +6,10 @@ signatures and docstrings (see `_operation`).
 
 from __future__ import annotations
 
-from connector.client._body import json_body
-from connector.client._receive import Decode
-from connector.client._transport import JSON, Call, data_of, path_segment
-from connector.client.models import (
+from connector_client._body import json_body
+from connector_client._receive import Decode
+from connector_client._transport import JSON, Call, data_of, path_segment
+from connector_client.models import (
     AccessToken,
     AwsCredentials,
     Connection,

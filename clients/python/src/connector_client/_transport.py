@@ -15,16 +15,16 @@ from urllib.parse import quote
 import httpx
 import msgspec
 
-from connector.client._body import Body
-from connector.client._receive import Receiver
-from connector.client._trace_context import propagate
-from connector.client.errors import (
+from connector_client._body import Body
+from connector_client._receive import Receiver
+from connector_client._trace_context import propagate
+from connector_client.errors import (
     ConnectorClientError,
     ConnectorUnreachableError,
     UnexpectedResponseError,
     error_class,
 )
-from connector.client.models import Envelope, Failure, ObjectMeta
+from connector_client.models import Envelope, Failure, ObjectMeta
 
 T = TypeVar("T")
 D = TypeVar("D")

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from connector.client._body import json_body
-from connector.client._receive import Decode
-from connector.client._transport import JSON, Call, Pages, data_of, path_segment
-from connector.client.models import FunctionDetail, FunctionInfo, FunctionPage, InvokeResult
+from connector_client._body import json_body
+from connector_client._receive import Decode
+from connector_client._transport import JSON, Call, Pages, data_of, path_segment
+from connector_client.models import FunctionDetail, FunctionInfo, FunctionPage, InvokeResult
 
 
 def list_functions(
