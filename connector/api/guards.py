@@ -84,7 +84,7 @@ def requires(scope: Scope) -> Guard:
 
     async def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
         require_scope(caller_of(connection), scope)
-        connection.state.rate_limit_class = counted_as
+        request_state(connection)["rate_limit_class"] = counted_as
 
     guard.__name__ = f"requires_{scope.value.replace(':', '_')}"
     return guard
@@ -94,8 +94,8 @@ def counts_as(counted_as: ScopeClass) -> Guard:
     """The request counts against the rate limits of `counted_as`, for a route whose scope
     depends on its body (presign: the service checks the scope)."""
 
-    def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
-        connection.state.rate_limit_class = counted_as
+    async def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+        request_state(connection)["rate_limit_class"] = counted_as
 
     guard.__name__ = f"counts_as_{counted_as.value}"
     return guard

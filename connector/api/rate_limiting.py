@@ -14,7 +14,7 @@ from litestar import Request
 from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
-from connector.api.guards import caller_of, services_of
+from connector.api.guards import caller_of, request_state, services_of
 from connector.domain.rate_limits import ScopeClass
 from connector.services.rate_limits import Verdict
 
@@ -26,13 +26,14 @@ _VERDICT = "rate_limit_verdict"
 async def enforce_rate_limits(request: Request[Any, Any, Any]) -> None:
     """Count a request that its guards classed (an authenticated key, its scope's class, the
     user when the route names one) against its limits: 429 RATE_LIMITED when over one."""
-    scope_class: ScopeClass | None = request.state.get("rate_limit_class")
+    state = request_state(request)
+    scope_class: ScopeClass | None = state.get("rate_limit_class")
     if scope_class is None:
         return  # not an API-key route with a scope (health, the browser callback, /rpc)
     verdict = await services_of(request).rate_limits.check(
-        caller_of(request).id, request.state.get("user_id"), scope_class
+        caller_of(request).id, state.get("user_id"), scope_class
     )
-    request.state[_VERDICT] = verdict
+    state[_VERDICT] = verdict
     if not verdict.admitted:
         raise verdict.refusal()
 

@@ -261,7 +261,7 @@ def test_provider_is_documented_on_every_route_acting_for_one_provider(
             provider = next(p for p in operation["parameters"] if p["name"] == "provider")
             assert provider["in"] == "query", (method, path)
             assert "default provider" in provider["description"], (method, path)
-    assert acting == 14  # connect, disconnect, connection, token, credentials, 6 S3, 3 Lambda
+    assert acting == 15  # connect, disconnect, connection, token, credentials, 7 S3, 3 Lambda
     rpc_params = str(schema["paths"]["/rpc"]["post"]["requestBody"])
     assert "`provider`" in rpc_params
     disconnect = {p["name"] for p in schema["paths"]["/disconnect"]["post"]["parameters"]}
