@@ -17,7 +17,14 @@ from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
 from litestar.params import Parameter
 
-from connector.api.dependencies import CALLER, OAUTH, Caller, OAuthDep
+from connector.api.dependencies import (
+    CALLER,
+    OAUTH,
+    PROVIDER_NAME,
+    REQUESTED_PROVIDER,
+    Caller,
+    OAuthDep,
+)
 from connector.api.guards import request_state, requires, services_of
 from connector.api.responses import as_user_responses
 from connector.domain.aws import AwsCredentials
@@ -65,7 +72,13 @@ class ContainerCredentialsController(Controller):
     path = "/container-credentials"
     tags = ["connection"]
     guards = [sdk_authenticated, requires(Scope.CREDENTIALS_READ)]
-    dependencies = {"caller": CALLER, "oauth": OAUTH}
+    # The user is the path's; the provider is the query's, as on every route acting for a user.
+    dependencies = {
+        "caller": CALLER,
+        "requested_provider": REQUESTED_PROVIDER,
+        "provider_name": PROVIDER_NAME,
+        "oauth": OAUTH,
+    }
 
     @get(
         "/{user_id:str}",

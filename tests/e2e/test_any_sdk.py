@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 from cryptography.fernet import Fernet
+from support.aws_cli import aws_cli_python
 from support.aws_world import BUCKETS, connect_alice
 from support.envelopes import assert_envelope
 from support.live_server import serving
@@ -99,7 +100,7 @@ async def run(env: dict[str, str], *argv: str, stdin: bytes = b"") -> tuple[int,
 
 
 async def aws_cli(env: dict[str, str]) -> list[str]:
-    code, out, err = await run(env, sys.executable, "-m", "awscli", "s3api", "list-buckets")
+    code, out, err = await run(env, aws_cli_python(), "-m", "awscli", "s3api", "list-buckets")
     assert code == 0, err
     return sorted(b["Name"] for b in json.loads(out)["Buckets"])
 
@@ -256,7 +257,7 @@ async def test_the_sdks_error_shows_the_connectors_message(
         AWS_CONTAINER_CREDENTIALS_FULL_URI=f"{url}/container-credentials/alice",
         AWS_CONTAINER_AUTHORIZATION_TOKEN="ck_0000000000000000_" + "x" * 43,
     )
-    code, _, err = await run(env, sys.executable, "-m", "awscli", "s3api", "list-buckets")
+    code, _, err = await run(env, aws_cli_python(), "-m", "awscli", "s3api", "list-buckets")
     assert code != 0
     assert "a valid API key is required" in err
 
