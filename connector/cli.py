@@ -137,7 +137,7 @@ def _parser() -> argparse.ArgumentParser:
 def _credential_process(args: argparse.Namespace) -> int:
     """The AWS SDKs' `credential_process` output: one JSON object, `Version: 1`. Failures go
     to stderr with a non-zero exit, which the SDKs report with that text."""
-    from connector.client import ConnectorClient, ConnectorClientError  # noqa: PLC0415
+    from connector_client import ConnectorClient, ConnectorClientError  # noqa: PLC0415
 
     api_key = os.environ.get("CONNECTOR_API_KEY", "")
     if not api_key:

@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
+from connector_client import AsyncConnectorClient, ValidationError
 from cryptography.fernet import Fernet
 from jose import jwt
 from support.aws_world import headers
@@ -41,7 +42,6 @@ from support.providers_world import (
 )
 
 from connector.app import create_app
-from connector.client import AsyncConnectorClient, ValidationError
 from connector.errors import ErrorCode
 from connector.sandbox.hosted_ui import HostedUi, KeySet
 from connector.settings import Settings

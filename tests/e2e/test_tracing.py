@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
+from connector_client._trace_context import propagate
 from opentelemetry import trace
 from opentelemetry.instrumentation.botocore import BotocoreInstrumentor
 from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
@@ -27,7 +28,6 @@ from support.oauth_world import CognitoWorld
 
 from connector import tracing
 from connector.app import create_app
-from connector.client._trace_context import propagate
 
 
 @pytest.fixture

@@ -11,10 +11,9 @@ from typing import Any
 
 import httpx
 import pytest
+from connector_client import ConnectorClient
 from support.dev_stack import DevStack, running_dev_stack, sign_in
 from support.mcp_client import mcp_session, structured, tool_error
-
-from connector.client import ConnectorClient
 
 EVERY_TOOL = {
     "connection_status",

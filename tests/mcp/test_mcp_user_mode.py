@@ -19,12 +19,12 @@ from urllib.parse import parse_qs, urlencode, urljoin, urlsplit
 
 import httpx
 import pytest
+from connector_client import ConnectorClient
 from jose import jwt
 from support.dev_stack import DevStack, running_dev_stack, sign_in
 from support.login_form import parse_login_form
 from support.mcp_client import mcp_session, structured, tool_error
 
-from connector.client import ConnectorClient
 from connector.sandbox.hosted_ui.keys import SigningKey
 
 READ, WRITE = "connector/mcp.read", "connector/mcp.write"
