@@ -143,3 +143,28 @@ async def test_an_expired_access_token_is_refused_with_401(mcp_world: CognitoWor
     assert refused.status_code == 401
     assert "expired" in refused.json()["error"]
     assert 'error="invalid_token"' in refused.headers["www-authenticate"]
+
+
+async def test_tool_calls_count_against_the_keys_rate_limits_per_user(
+    tmp_path: Path, pool_keys: KeySet, aws: dict[str, Any]
+) -> None:
+    """A tool call is one request of its scope's class, as on REST: past the per-user limit it
+    is a RATE_LIMITED tool error saying when to retry."""
+    settings = base_settings(
+        f"sqlite+aiosqlite:///{tmp_path / 'limits.db'}",
+        "memory://",
+        Fernet.generate_key().decode(),
+        AWS_COGNITO_IDENTITY_POOL_ID=aws["pool_id"],
+        CONNECTOR_RATE_LIMITS_PER_USER="read=2/minute",
+    )
+    async with AsyncExitStack() as stack:
+        world = make_world(stack, pool_keys, settings)
+        instance = await world.instance()
+        await connect_alice(world, instance)
+        key = await world.key(instance, "s3:read")
+        async with session_at(world, instance, headers(key)) as session:
+            for _ in range(2):
+                structured(await session.call_tool("list_buckets", {}))
+            refused = tool_error(await session.call_tool("list_buckets", {}))
+    assert refused["code"] == "RATE_LIMITED"
+    assert refused["details"]["retryAfter"] >= 1
