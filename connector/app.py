@@ -47,6 +47,7 @@ def create_app(
     `tracing` adds a server span per request (see connector/tracing.py)."""
     settings = settings or Settings.from_env(os.environ)
     mcp = McpEndpoint(settings)
+    providers = tuple(p.name for p in settings.provider_set)  # what `provider` may name
     # A given container serves at once, with or without a lifespan run (tests, embedding).
     readiness = Readiness(ready=container is not None)
 
@@ -109,8 +110,8 @@ def create_app(
             # /schema is the JSON document itself; a browsable page, served whole by the
             # connector (no CDN), lives at /schema/swagger.
             render_plugins=[
-                ContractJsonRenderPlugin(path=["/", "/openapi.json"]),
-                OfflineSwaggerPlugin("/schema"),
+                ContractJsonRenderPlugin(path=["/", "/openapi.json"], providers=providers),
+                OfflineSwaggerPlugin("/schema", providers=providers),
             ],
         ),
         plugins=[connector_tracing.server_plugin()] if tracing else [],

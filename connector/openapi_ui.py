@@ -46,7 +46,10 @@ def swagger_asset(name: FromPath[str]) -> File:
 class OfflineSwaggerPlugin(SwaggerRenderPlugin):
     """Swagger UI at `<openapi path>/swagger`, pointing at the assets served beside it."""
 
-    def __init__(self, openapi_path: str = "/schema", **kwargs: Any) -> None:
+    def __init__(
+        self, openapi_path: str = "/schema", *, providers: tuple[str, ...] = (), **kwargs: Any
+    ) -> None:
+        self._providers = providers
         assets = f"{openapi_path}{ASSETS_PATH}"
         super().__init__(
             js_url=f"{assets}/swagger-ui-bundle.js",
@@ -57,7 +60,7 @@ class OfflineSwaggerPlugin(SwaggerRenderPlugin):
         )
 
     def render(self, request: Request[Any, Any, Any], openapi_schema: dict[str, Any]) -> bytes:
-        return super().render(request, finished(openapi_schema))
+        return super().render(request, finished(openapi_schema, self._providers))
 
     def receive_router(self, router: Router) -> None:
         router.register(swagger_asset)

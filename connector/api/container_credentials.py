@@ -15,7 +15,6 @@ import msgspec
 from litestar import Controller, get
 from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
-from litestar.params import Parameter
 
 from connector.api.dependencies import (
     CALLER,
@@ -26,6 +25,7 @@ from connector.api.dependencies import (
     OAuthDep,
 )
 from connector.api.guards import request_state, requires, services_of
+from connector.api.parameters import UserIdPath
 from connector.api.responses import as_user_responses
 from connector.domain.aws import AwsCredentials
 from connector.domain.identifiers import parse_user_id
@@ -91,7 +91,7 @@ class ContainerCredentialsController(Controller):
         self,
         caller: Caller,
         oauth: OAuthDep,
-        user_id: str = Parameter(description="The user to act for (rules of X-User-Id)"),
+        user_id: UserIdPath,
     ) -> ContainerCredentials:
         """The user's temporary AWS credentials in the AWS SDKs' container-credentials format
         (`Authorization: <API key>`, scope `credentials:read`), narrowed like /credentials for a

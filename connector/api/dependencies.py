@@ -7,8 +7,8 @@ from typing import Any
 from litestar import Request
 from litestar.di import NamedDependency, Provide
 
-from connector.api.constraints import OptionalUserIdHeader, ProviderQuery, UserIdHeader
 from connector.api.guards import caller_of, request_state, services_of
+from connector.api.parameters import OptionalUserIdHeader, ProviderQuery, UserIdHeader
 from connector.domain.models import ApiKey
 from connector.errors import ValidationError
 from connector.services.container import OAuthServices, Services

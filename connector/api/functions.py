@@ -12,10 +12,10 @@ from connector.api.aws_schemas import (
     InvokeData,
     view,
 )
-from connector.api.constraints import FunctionNamePath, MarkerQuery, MaxItemsQuery
 from connector.api.dependencies import ACTING_FOR_USER, Caller, OAuthDep, UserId
 from connector.api.envelope import ApiResponse, ok
 from connector.api.guards import SECURITY, authenticated, names_user, requires
+from connector.api.parameters import FunctionNamePath, MarkerQuery, MaxItemsQuery
 from connector.api.responses import as_user_responses
 from connector.domain.models import Scope
 from connector.errors import ErrorCode

@@ -10,7 +10,6 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import OpenAPIMediaType, OpenAPIResponse, OpenAPIType, Operation, Schema
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
-from connector.api.constraints import LoginHintQuery
 from connector.api.dependencies import (
     CALLER,
     FLOWS,
@@ -29,6 +28,7 @@ from connector.api.envelope import ApiResponse, ok
 from connector.api.exception_handlers import envelope_response
 from connector.api.guards import SECURITY, authenticated, may_name_user, names_user, requires
 from connector.api.pages import NO_LEAK_HEADERS, accepts_json, page, redirect_back
+from connector.api.parameters import LoginHintQuery
 from connector.api.responses import error_responses
 from connector.api.schemas import (
     CallbackBody,

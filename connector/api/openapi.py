@@ -46,24 +46,26 @@ _ERROR_EXAMPLE = {
 }
 
 
-def finished(generated: Document) -> Document:
-    """`finish(generated)`, made once per document: Litestar builds its document once and hands
-    the same object to every render."""
-    made = _FINISHED.get(id(generated))
+def finished(generated: Document, providers: tuple[str, ...] = ()) -> Document:
+    """`finish(generated, providers)`, made once per document: Litestar builds its document once
+    and hands the same object to every render."""
+    made = _FINISHED.get((id(generated), providers))
     if made is None or made[0] is not generated:
-        made = (generated, finish(generated))
-        _FINISHED[id(generated)] = made
+        made = (generated, finish(generated, providers))
+        _FINISHED[(id(generated), providers)] = made
         while len(_FINISHED) > _KEPT:  # one app per process in service; tests build many
             del _FINISHED[next(iter(_FINISHED))]
     return made[1]
 
 
 _KEPT = 4
-_FINISHED: dict[int, tuple[Document, Document]] = {}
+_FINISHED: dict[tuple[int, tuple[str, ...]], tuple[Document, Document]] = {}
 
 
-def finish(generated: Document) -> Document:
-    """The published document made from Litestar's (which is left as it is)."""
+def finish(generated: Document, providers: tuple[str, ...] = ()) -> Document:
+    """The published document made from Litestar's (which is left as it is). `providers`, the
+    configured provider names, are the values the `provider` query parameter takes (any other
+    is VALIDATION_ERROR)."""
     document = _renamed(copy.deepcopy(generated))
     components = document.get("components", {}).get("schemas", {})
     if "ErrorResponse" in components:
@@ -72,8 +74,16 @@ def finish(generated: Document) -> Document:
         for operation in path_item.values():
             if isinstance(operation, dict):
                 _finish_operation(operation)
+                if providers:
+                    _name_providers(operation, providers)
     any_of: Document = _any_of(document)
     return any_of
+
+
+def _name_providers(operation: dict[str, Any], providers: tuple[str, ...]) -> None:
+    for parameter in operation.get("parameters", []):
+        if parameter.get("in") == "query" and parameter.get("name") == "provider":
+            parameter.setdefault("schema", {})["enum"] = sorted(providers)
 
 
 def _any_of(node: Any) -> Any:
@@ -167,7 +177,12 @@ def _finish_failure(status: str, response: dict[str, Any]) -> None:
 
 
 class ContractJsonRenderPlugin(JsonRenderPlugin):
-    """`/schema` and `/schema/openapi.json`: the finished document."""
+    """`/schema` and `/schema/openapi.json`: the finished document (`providers`: the configured
+    provider names)."""
+
+    def __init__(self, *, providers: tuple[str, ...] = (), **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._providers = providers
 
     def render(self, request: Request[Any, Any, Any], openapi_schema: dict[str, Any]) -> bytes:
-        return super().render(request, finished(openapi_schema))
+        return super().render(request, finished(openapi_schema, self._providers))

@@ -22,7 +22,12 @@ from connector.api.aws_schemas import (
     StoredObjectData,
     view,
 )
-from connector.api.constraints import (
+from connector.api.dependencies import ACTING_FOR_USER, Caller, OAuthDep, UserId
+from connector.api.disposition import attachment
+from connector.api.envelope import ApiResponse, ok
+from connector.api.guards import SECURITY, authenticated, counts_as, names_user, requires
+from connector.api.object_operations import ObjectDownload, ObjectMetadata, ObjectUpload
+from connector.api.parameters import (
     BucketPath,
     ContinuationTokenQuery,
     DelimiterQuery,
@@ -31,11 +36,6 @@ from connector.api.constraints import (
     PrefixQuery,
     RangeHeader,
 )
-from connector.api.dependencies import ACTING_FOR_USER, Caller, OAuthDep, UserId
-from connector.api.disposition import attachment
-from connector.api.envelope import ApiResponse, ok
-from connector.api.guards import SECURITY, authenticated, counts_as, names_user, requires
-from connector.api.object_operations import ObjectDownload, ObjectMetadata, ObjectUpload
 from connector.api.responses import as_user_responses
 from connector.domain.aws import ObjectStream
 from connector.domain.models import Scope

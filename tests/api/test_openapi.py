@@ -261,6 +261,8 @@ def test_provider_is_documented_on_every_route_acting_for_one_provider(
             provider = next(p for p in operation["parameters"] if p["name"] == "provider")
             assert provider["in"] == "query", (method, path)
             assert "default provider" in provider["description"], (method, path)
+            # The configured names: any other is VALIDATION_ERROR.
+            assert provider["schema"]["enum"] == ["default"], (method, path)
     assert acting == 15  # connect, disconnect, connection, token, credentials, 7 S3, 3 Lambda
     rpc_params = str(schema["paths"]["/rpc"]["post"]["requestBody"])
     assert "`provider`" in rpc_params
