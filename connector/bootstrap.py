@@ -107,7 +107,8 @@ class Database(Protocol):
 
     @property
     def outbox(self) -> Outbox | None:
-        """Where webhook events wait for delivery; None when the store keeps none (s3://)."""
+        """Where webhook events wait for delivery (SQL table or S3 objects); None for a store
+        that keeps none (a test double)."""
         ...
 
     async def ping(self) -> None: ...
@@ -357,7 +358,7 @@ def _webhooks(
     if database.outbox is None:
         raise ConfigurationError(
             "CONNECTOR_WEBHOOK_URL",
-            "webhooks need a SQL database: the s3:// store keeps no outbox",
+            "webhooks need a store of record that keeps an outbox",
         )
     from connector.adapters.webhook_sender import HttpxWebhookSender  # noqa: PLC0415
 

@@ -393,7 +393,7 @@ async def _with_webhooks(
     try:
         if database.outbox is None:
             raise ConfigurationError(
-                "CONNECTOR_DATABASE_URL", "the s3:// store keeps no webhook outbox"
+                "CONNECTOR_DATABASE_URL", "this store of record keeps no webhook outbox"
             )
         return await action(WebhookAdmin(database.outbox, SystemClock()))
     finally:

@@ -117,8 +117,8 @@ async def api_key_store(
         yield database.api_keys
 
 
-# The s3:// store keeps no outbox (webhooks are refused with it at start-up).
-OUTBOX_BACKENDS = (*SQL_BACKENDS, "fake")
+# Every store of record keeps an outbox (a table; objects beside the connections on S3).
+OUTBOX_BACKENDS = CONNECTION_STORE_BACKENDS
 
 
 @pytest.fixture(params=OUTBOX_BACKENDS)

@@ -1,4 +1,4 @@
-"""The Outbox contract (ports.py), run against every adapter that has one (SQL, the fake), and
+"""The Outbox contract (ports.py), run against every adapter (SQL, S3, the fake), and
 the ConnectionStore half of it: outbox records are stored with a connection change or not at all."""
 
 from __future__ import annotations

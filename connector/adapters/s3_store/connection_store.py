@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable, Sequence
+from datetime import datetime
 
 import msgspec
 
@@ -16,6 +18,7 @@ from connector.adapters.s3_store.layout import (
     split_connection_id,
 )
 from connector.adapters.s3_store.objects import S3Objects
+from connector.adapters.s3_store.outbox import S3Outbox
 from connector.adapters.s3_store.records import Records
 from connector.domain.events import OutboxRecord
 from connector.domain.models import Connection
@@ -23,11 +26,21 @@ from connector.domain.providers import DEFAULT_PROVIDER
 from connector.errors import ConnectorError, InternalError, VersionConflictError
 
 log = logging.getLogger(__name__)
+_ATTEMPTS = 3
 
 
 class S3ConnectionStore:
     """Versions live in the documents; S3's conditional writes make the check atomic:
     create is `If-None-Match: *`, replace is `If-Match: <ETag of the version read>`.
+
+    Webhook events are stored with the change that produces them: the document written carries
+    them, in the same conditional PUT (a refused write stores none). Then they are published to
+    the outbox and the document is written once more without them (a change of ETag, not of
+    version). A delete that carries events first replaces the connection by a *tombstone*
+    holding them (reads see no connection), publishes them, then deletes the tombstone on its
+    ETag. Every write that finds events left behind by a writer that died publishes them before
+    replacing them, and an intent object written before each such write lets the outbox's next
+    poll publish what no later write would (S3Outbox.claim; at least once, never zero times).
 
     `find_by_sub` reads an index: an empty object per (sub, user id and provider), created if
     absent after each write of the connection (a refresh makes one more small PUT). Entries
@@ -36,8 +49,9 @@ class S3ConnectionStore:
     connection. An entry missing after a failure or a delete racing a reconnect is written
     again at the connection's next write (each token refresh is one)."""
 
-    def __init__(self, objects: S3Objects) -> None:
+    def __init__(self, objects: S3Objects, outbox: S3Outbox) -> None:
         self._objects = objects
+        self._outbox = outbox
         self._records = Records(
             objects,
             objects.layout.connections,
@@ -51,7 +65,7 @@ class S3ConnectionStore:
         """The user's connection with `provider`, or None; a document that does not decode is
         INTERNAL_ERROR for this connection alone."""
         read = await self._records.read(connection_id(user_id, provider))
-        return None if read is None else read[0]
+        return None if read is None else read[0].connection
 
     async def put(
         self,
@@ -61,26 +75,23 @@ class S3ConnectionStore:
         outbox: Sequence[OutboxRecord] = (),
     ) -> Connection:
         """Create (expected_version None) or replace while the stored version is expected."""
-        _refuse_events(outbox)
-        user_id = connection.user_id
-        record_id = connection_id(user_id, connection.provider)
-        etag: str | None = None
-        if expected_version is not None:
-            read = await self._records.read(record_id)
-            if read is None or read[0].version != expected_version:
-                raise _stale(user_id, expected_version)
-            etag = read[1]
+        records = tuple(outbox)
+        record_id = connection_id(connection.user_id, connection.provider)
         stored = msgspec.structs.replace(connection, version=(expected_version or 0) + 1)
-        body = encode_connection(stored)
+        body = encode_connection(stored, records)
+        intent = await self._outbox.begin(record_id, records) if records else None
         try:
-            await self._records.objects.put(self._records.key(record_id), body, if_match=etag)
-        except VersionConflictError as exc:
             if expected_version is None:
-                raise VersionConflictError(
-                    f"user {user_id!r} already has a connection with {connection.provider!r}"
-                ) from exc
-            raise _stale(user_id, expected_version) from exc
+                etag = await self._create(record_id, body, connection)
+            else:
+                etag = await self._replace(record_id, body, connection.user_id, expected_version)
+        except VersionConflictError:
+            if intent is not None:
+                await self._outbox.end(intent)  # nothing was written: no event either
+            raise
         await self._index(connection.sub, record_id)
+        if intent is not None:
+            await self._publish(record_id, records, intent, etag, encode_connection(stored))
         return stored
 
     async def delete(
@@ -92,17 +103,142 @@ class S3ConnectionStore:
     ) -> bool:
         """Remove the user's connection with `provider` and its index entry; True if there was
         one. A document that does not decode is deleted all the same (POST /disconnect)."""
-        _refuse_events(outbox)
+        records = tuple(outbox)
         record_id = connection_id(user_id, provider)
-        try:
-            read = await self._records.read(record_id)
-        except InternalError:
-            read = None  # a corrupted document is deleted all the same; its entry stays stale
-        deleted = await self._records.objects.delete(self._records.key(record_id))
-        if read is not None:
-            entry = object_key(self._objects.layout.connections_of_sub(read[0].sub), record_id)
+        key = self._records.key(record_id)
+        for _ in range(_ATTEMPTS):
+            try:
+                read = await self._records.read(record_id)
+            except InternalError:
+                # A corrupted document is deleted all the same; its index entry stays stale.
+                deleted = await self._objects.delete(key)
+                await self._outbox.publish(records)
+                return deleted
+            if read is None:
+                return False
+            document, etag = read
+            await self._outbox.publish(document.outbox)  # left by a writer that died
+            if document.connection is None:
+                await self._drop_tombstone(key, etag)  # an interrupted delete: finish it
+                return False
+            intent = await self._outbox.begin(record_id, records) if records else None
+            try:
+                if intent is None:
+                    await self._objects.delete(key, if_match=etag)
+                else:
+                    etag = await self._objects.put(
+                        key, encode_connection(None, records), if_match=etag
+                    )
+            except VersionConflictError:
+                if intent is not None:
+                    await self._outbox.end(intent)
+                continue  # rewritten since the read: read again
+            if intent is not None:
+                await self._publish(record_id, records, intent, etag, None)
+            entry = object_key(
+                self._objects.layout.connections_of_sub(document.connection.sub), record_id
+            )
             await self._objects.delete(entry)
-        return deleted
+            return True
+        raise VersionConflictError(f"the connection of {user_id!r} kept changing during a delete")
+
+    async def recover(self, older_than: datetime) -> None:
+        """Publish the events of intents made before `older_than` whose connection document
+        still carries them (their writer died between its write and their publication), and
+        forget every such intent."""
+        for intent_key, intent in await self._outbox.stale_intents(older_than):
+            try:
+                read = await self._records.read(intent.connection_id)
+            except InternalError as exc:
+                log.error("webhook events of an unreadable connection are lost: %s", exc.message)
+                read = None
+            if read is not None:
+                document, etag = read
+                carried = {r.id for r in document.outbox}
+                if carried and carried >= {r.id for r in intent.records}:
+                    stripped = (
+                        None
+                        if document.connection is None
+                        else encode_connection(document.connection)
+                    )
+                    await self._publish(
+                        intent.connection_id, document.outbox, intent_key, etag, stripped
+                    )
+                    continue
+            # Not carried: published already, or the write never happened.
+            await self._outbox.end(intent_key)
+
+    async def _create(self, record_id: str, body: bytes, connection: Connection) -> str:
+        key = self._records.key(record_id)
+        exists = VersionConflictError(
+            f"user {connection.user_id!r} already has a connection with {connection.provider!r}"
+        )
+        for _ in range(_ATTEMPTS):
+            try:
+                return await self._objects.put(key, body, if_match=None)
+            except VersionConflictError:
+                pass
+            try:
+                read = await self._records.read(record_id)
+            except InternalError:
+                raise exists from None
+            if read is None:
+                continue  # deleted since: create again
+            if read[0].connection is not None:
+                raise exists
+            # A tombstone: its events are published first, then it is replaced.
+            await self._outbox.publish(read[0].outbox)
+            try:
+                return await self._objects.put(key, body, if_match=read[1])
+            except VersionConflictError:
+                continue
+        raise exists
+
+    async def _replace(
+        self, record_id: str, body: bytes, user_id: str, expected_version: int
+    ) -> str:
+        key = self._records.key(record_id)
+        for _ in range(_ATTEMPTS):
+            read = await self._records.read(record_id)
+            current = None if read is None else read[0].connection
+            if read is None or current is None or current.version != expected_version:
+                raise _stale(user_id, expected_version)
+            await self._outbox.publish(read[0].outbox)  # left by a writer that died
+            try:
+                return await self._objects.put(key, body, if_match=read[1])
+            except VersionConflictError:
+                continue  # written since the read (a write of the same version drops events)
+        raise _stale(user_id, expected_version)
+
+    async def _publish(
+        self,
+        record_id: str,
+        records: Sequence[OutboxRecord],
+        intent: str,
+        etag: str,
+        stripped: bytes | None,
+    ) -> None:
+        """Publish the events a document carries, then drop them from it (`stripped`, the
+        document without them; None drops a tombstone), then the intent. A failure here fails
+        nothing: the change and its events are stored, and the next write of the connection or
+        the outbox's next poll publishes them."""
+        key = self._records.key(record_id)
+        try:
+            await self._outbox.publish(records)
+            if stripped is None:
+                await self._drop_tombstone(key, etag)
+            else:
+                # Rewritten since: that write published them before replacing them.
+                with contextlib.suppress(VersionConflictError):
+                    await self._objects.put(key, stripped, if_match=etag)
+            await self._outbox.end(intent)
+        except ConnectorError as exc:
+            log.warning("webhook events wait for the outbox's next poll: %s", exc.message)
+
+    async def _drop_tombstone(self, key: str, etag: str) -> None:
+        # Conflict: the user connected again since, and the tombstone is already replaced.
+        with contextlib.suppress(VersionConflictError):
+            await self._objects.delete(key, if_match=etag)
 
     async def find_by_sub(
         self, sub: str, provider: str = DEFAULT_PROVIDER, *, limit: int = 2
@@ -151,8 +287,9 @@ class S3ConnectionStore:
         if page_size < 1:
             raise ValueError("page_size must be at least 1")
         async for page in self._records.pages(page_size, on_unreadable=on_unreadable):
-            for connection in page:
-                yield connection
+            for document in page:
+                if document.connection is not None:  # a tombstone is no connection
+                    yield document.connection
 
     async def ping(self) -> None:
         """Raise unless the bucket answers a listing under the prefix."""
@@ -167,10 +304,3 @@ def _stale(user_id: str, expected_version: int) -> VersionConflictError:
     return VersionConflictError(
         f"the connection of {user_id!r} is not at version {expected_version}"
     )
-
-
-def _refuse_events(outbox: Sequence[OutboxRecord]) -> None:
-    # The s3:// store has no outbox yet; bootstrap refuses webhooks with it at start-up, so
-    # reaching this is a wiring error, never a silently dropped event.
-    if outbox:
-        raise ValueError("the s3:// store keeps no webhook outbox")

@@ -9,6 +9,7 @@ from connector.adapters.s3_store.api_key_store import S3ApiKeyStore
 from connector.adapters.s3_store.connection_store import S3ConnectionStore
 from connector.adapters.s3_store.layout import VARIABLE, S3Layout, object_key
 from connector.adapters.s3_store.objects import S3Objects
+from connector.adapters.s3_store.outbox import S3Outbox
 from connector.domain.ports import Outbox
 from connector.errors import ConfigurationError, ConnectorError, VersionConflictError
 
@@ -26,9 +27,11 @@ class S3Database:
     def __init__(self, objects: S3Objects) -> None:
         self._objects = objects
         self.layout = objects.layout
-        self.connections = S3ConnectionStore(objects)
+        outbox = S3Outbox(objects)
+        self.connections = S3ConnectionStore(objects, outbox)
+        outbox.recover_with(self.connections.recover)
         self.api_keys = S3ApiKeyStore(objects)
-        self.outbox: Outbox | None = None  # no webhook outbox on s3:// (refused at start-up)
+        self.outbox: Outbox | None = outbox
 
     @classmethod
     async def open(

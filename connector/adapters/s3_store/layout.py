@@ -7,6 +7,9 @@
     <prefix>api-keys/<name(key id)>.json
     <prefix>api-key-names/<name(key name)>.json     claims a key name: {"id": ...}
     <prefix>probes/<random>.json                    the start-up check of conditional writes
+    <prefix>outbox/pending/<name(record id)>.json   a webhook record waiting (or being delivered)
+    <prefix>outbox/settled/<name(record id)>.json   a record delivered or given up
+    <prefix>outbox/intents/<name(event id)>.json    events of a connection write in flight
 
 `name(x)` is unpadded base32hex (RFC 4648) of the UTF-8 bytes of x. Reversible and collision-free
 for any string; one case only, so case-insensitive S3-compatible backends cannot merge two users;
@@ -143,6 +146,18 @@ class S3Layout:
     @property
     def probes(self) -> str:
         return f"{self.prefix}probes/"
+
+    @property
+    def outbox_pending(self) -> str:
+        return f"{self.prefix}outbox/pending/"
+
+    @property
+    def outbox_settled(self) -> str:
+        return f"{self.prefix}outbox/settled/"
+
+    @property
+    def outbox_intents(self) -> str:
+        return f"{self.prefix}outbox/intents/"
 
     def url(self, key: str = "") -> str:
         """The `s3://` URL of an object (or of the store), for messages that say what to fix."""

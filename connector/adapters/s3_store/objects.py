@@ -80,6 +80,10 @@ class S3Objects:
                 raise VersionConflictError(f"{self.layout.url(key)} changed")
             return await self._put(key, body, {})
 
+    async def put_unconditionally(self, key: str, body: bytes) -> str:
+        """Write whatever is there (a copy whose content never competes); the new ETag."""
+        return await self._put(key, body, {})
+
     async def etag(self, key: str) -> str | None:
         """The ETag of the object (HEAD), or None when there is no such object."""
 
@@ -93,15 +97,22 @@ class S3Objects:
 
         return await self._call(f"read {self.layout.url(key)}", call)
 
-    async def delete(self, key: str) -> bool:
+    async def delete(self, key: str, *, if_match: str | None = None) -> bool:
         """Delete (idempotent); True if the object existed just before. Two racing deletes may
-        both say True: S3's DeleteObject does not tell."""
-        existed = await self.etag(key) is not None
-        await self._call(
-            f"delete {self.layout.url(key)}",
-            lambda client: client.delete_object(Bucket=self.layout.bucket, Key=key),
-        )
-        return existed
+        both say True: S3's DeleteObject does not tell. With `if_match` (an ETag) delete only
+        while the object is still that one, else VersionConflictError (also when it is gone)."""
+        if if_match is None:
+            existed = await self.etag(key) is not None
+            await self._delete(key, {})
+            return existed
+        if self.conditional_writes:
+            await self._delete(key, {"IfMatch": if_match})
+            return True
+        async with self._held(key):
+            if await self.etag(key) != if_match:
+                raise VersionConflictError(f"{self.layout.url(key)} changed")
+            await self._delete(key, {})
+            return True
 
     async def list_keys(
         self, prefix: str, *, after: str | None, limit: int
@@ -153,6 +164,19 @@ class S3Objects:
         if etag is None:
             raise VersionConflictError(f"{self.layout.url(key)} was written by someone else first")
         return etag
+
+    async def _delete(self, key: str, condition: dict[str, str]) -> None:
+        def call(client: Any) -> bool:
+            try:
+                client.delete_object(Bucket=self.layout.bucket, Key=key, **condition)
+            except ClientError as exc:
+                if condition and (_code(exc) in _CONFLICTS or _code(exc) == "NoSuchKey"):
+                    return False
+                raise
+            return True
+
+        if not await self._call(f"delete {self.layout.url(key)}", call):
+            raise VersionConflictError(f"{self.layout.url(key)} was written by someone else first")
 
     async def _call(self, doing: str, call: Callable[[Any], T]) -> T:
         client = self._clients.service_client("s3")

@@ -40,6 +40,10 @@ class Records(Generic[R]):
     def key(self, record_id: str) -> str:
         return object_key(self.folder, record_id, self._naming)
 
+    def id_of(self, key: str) -> str | None:
+        """The id of a listed key, or None for an object this folder never holds."""
+        return id_of(self.folder, key, self._naming)
+
     async def read(self, record_id: str) -> tuple[R, str] | None:
         """The record and the ETag it was read at, or None when there is none."""
         stored = await self.objects.get(self.key(record_id))
