@@ -41,7 +41,8 @@ class WebhookSettings:
     poll_seconds: float = 1.0
     """How often a replica looks for due events."""
     lease_seconds: float = 60.0
-    """How long a claimed event stays with the replica that claimed it (> timeout)."""
+    """How long a claimed event stays with the replica that claimed it (> timeout): a replica
+    that dies mid-delivery holds the event this long (CONNECTOR_WEBHOOK_LEASE)."""
     first_retry_seconds: float = 2.0
     max_retry_seconds: float = 3600.0
 
@@ -63,8 +64,21 @@ def webhook_settings(environ: Mapping[str, str]) -> WebhookSettings:
         endpoints=tuple(endpoints),
         timeout_seconds=timeout,
         horizon_seconds=_seconds(environ, "CONNECTOR_WEBHOOK_HORIZON", 86400.0, high=7 * 86400),
-        lease_seconds=max(60.0, timeout * 3),
+        lease_seconds=_lease(environ, timeout),
     )
+
+
+def _lease(environ: Mapping[str, str], timeout: float) -> float:
+    """CONNECTOR_WEBHOOK_LEASE, else 3x the attempt timeout and at least 60 s. It must outlast
+    an attempt: a shorter lease would let another replica send the event while the first one
+    still waits for its answer."""
+    name = "CONNECTOR_WEBHOOK_LEASE"
+    lease = _seconds(environ, name, max(60.0, timeout * 3), high=86400.0)
+    if lease <= timeout:
+        raise ConfigurationError(
+            name, f"must be longer than CONNECTOR_WEBHOOK_TIMEOUT ({timeout:g} s)"
+        )
+    return lease
 
 
 def _single(environ: Mapping[str, str]) -> list[WebhookEndpoint]:

@@ -262,6 +262,9 @@ async def test_a_black_holed_receiver_holds_only_the_delivery_worker(
 async def test_an_event_whose_replica_dies_mid_delivery_is_delivered_by_another(
     world: CognitoWorld, receiver: Receiver
 ) -> None:
+    """In-process, on a fake clock: the worker's task is cancelled. The real thing, a
+    `connector serve` process SIGKILLed mid-delivery, is tests/processes/
+    test_webhook_replica_killed.py."""
     dying, surviving = await world.instance(), await world.instance()
     await world.connect(dying, await world.key(dying))
     receiver.hold.set()

@@ -351,3 +351,32 @@ def stop(replica: Replica) -> None:
         except subprocess.TimeoutExpired:
             replica.process.kill()
             replica.process.wait(STOP_TIMEOUT)
+
+
+def pid_of_peer(peer_port: int, local_port: int, pids: list[int]) -> int | None:
+    """Which of `pids` holds the TCP socket 127.0.0.1:`peer_port` connected to our
+    127.0.0.1:`local_port` (Linux: the socket's inode in /proc/net/tcp, then in each process's
+    open files); None when none of them does."""
+    inodes = set()
+    for table in (Path("/proc/net/tcp"), Path("/proc/net/tcp6")):
+        if not table.exists():
+            continue
+        for line in table.read_text().splitlines()[1:]:
+            fields = line.split()
+            here, there, inode = fields[1], fields[2], fields[9]
+            if int(here.rsplit(":", 1)[1], 16) == peer_port and (
+                int(there.rsplit(":", 1)[1], 16) == local_port
+            ):
+                inodes.add(f"socket:[{inode}]")
+    for pid in pids:
+        try:
+            descriptors = list(Path(f"/proc/{pid}/fd").iterdir())
+        except OSError:
+            continue
+        for descriptor in descriptors:
+            try:
+                if str(descriptor.readlink()) in inodes:
+                    return pid
+            except OSError:
+                continue
+    return None

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
+import time
 from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -29,6 +30,10 @@ class Delivery:
     payload: dict[str, Any]
     verified: bool
     status: int
+    client_port: int = 0
+    """The sender's source port on 127.0.0.1 (its process: `serve_processes.pid_of_peer`)."""
+    arrived_at: float = 0.0
+    """`time.monotonic()` when the request arrived (before any hold)."""
 
 
 @dataclass
@@ -39,6 +44,8 @@ class Receiver:
     hold: threading.Event = field(default_factory=threading.Event)
     """While set, requests wait (a receiver that accepted and hangs) until it is cleared."""
     arrived: threading.Event = field(default_factory=threading.Event)
+    arrivals: list[tuple[float, int]] = field(default_factory=list)
+    """(`time.monotonic()`, sender's source port) of every request as it arrives, held or not."""
 
     def fail_next(self, status: int, times: int = 1, **headers: str) -> None:
         self.script.extend([(status, headers)] * times)
@@ -61,6 +68,9 @@ def _app(receiver: Receiver, secret: str) -> Any:
             if not message.get("more_body"):
                 break
         headers = {k.decode(): v.decode() for k, v in scope["headers"]}
+        arrived_at = time.monotonic()
+        client = scope.get("client")
+        receiver.arrivals.append((arrived_at, int(client[1]) if client else 0))
         receiver.arrived.set()
         # A thread-safe flag: the test sets it from another thread and event loop.
         while receiver.hold.is_set():  # noqa: ASYNC110
@@ -81,6 +91,8 @@ def _app(receiver: Receiver, secret: str) -> Any:
                 payload=json.loads(body),
                 verified=verified,
                 status=status,
+                client_port=int(client[1]) if client else 0,
+                arrived_at=arrived_at,
             )
         )
         await send(

@@ -47,6 +47,13 @@ def test_one_endpoint_and_a_file_of_more(tmp_path: Path) -> None:
     assert "ABCDEF" not in repr(settings)
 
 
+def test_the_lease_outlasts_an_attempt_and_can_be_set() -> None:
+    assert webhook_settings({}).lease_seconds == 60.0
+    assert webhook_settings({"CONNECTOR_WEBHOOK_TIMEOUT": "30"}).lease_seconds == 90.0
+    short = webhook_settings({"CONNECTOR_WEBHOOK_TIMEOUT": "2", "CONNECTOR_WEBHOOK_LEASE": "5"})
+    assert (short.timeout_seconds, short.lease_seconds) == (2.0, 5.0)
+
+
 @pytest.mark.parametrize(
     ("environ", "named"),
     [
@@ -74,6 +81,12 @@ def test_one_endpoint_and_a_file_of_more(tmp_path: Path) -> None:
         ({"CONNECTOR_WEBHOOKS_FILE": "/nonexistent/hooks.toml"}, "CONNECTOR_WEBHOOKS_FILE"),
         ({"CONNECTOR_WEBHOOK_TIMEOUT": "0"}, "CONNECTOR_WEBHOOK_TIMEOUT"),
         ({"CONNECTOR_WEBHOOK_HORIZON": "soon"}, "CONNECTOR_WEBHOOK_HORIZON"),
+        ({"CONNECTOR_WEBHOOK_LEASE": "0"}, "CONNECTOR_WEBHOOK_LEASE"),
+        ({"CONNECTOR_WEBHOOK_LEASE": "10"}, "CONNECTOR_WEBHOOK_LEASE"),  # not past the timeout
+        (
+            {"CONNECTOR_WEBHOOK_TIMEOUT": "5", "CONNECTOR_WEBHOOK_LEASE": "4"},
+            "CONNECTOR_WEBHOOK_LEASE",
+        ),
     ],
 )
 def test_a_mistake_is_refused_naming_the_variable(environ: dict[str, str], named: str) -> None:
