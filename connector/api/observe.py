@@ -88,7 +88,7 @@ def _finish(scope: Scope, request: context.RequestContext, status: int, seconds:
             operation if isinstance(operation, str) else route,
             user_id=request.user_id,
             outcome=request.outcome or (audit.OK if status < 400 else str(status)),
-            resource=resource_of(scope.get("path_params") or {}),
+            resource=request.resource or resource_of(scope.get("path_params") or {}),
         )
     if _log.isEnabledFor(logging.INFO):
         _log.info(
@@ -129,3 +129,9 @@ def _header(scope: Scope, name: bytes) -> str | None:
             return str(value.decode("latin-1"))
     return None
 
+
+def acting_on(*, bucket: str, key: str) -> None:
+    """Name the request's resource for its audit event when the path does not (presign's body)."""
+    request = context.current()
+    if request is not None:
+        request.resource = resource_of({"bucket": bucket, "key": key})
