@@ -18,11 +18,12 @@ from connector.adapters.s3_store.layout import (
 from connector.adapters.s3_store.objects import S3Objects
 from connector.adapters.s3_store.records import Records
 from connector.domain.events import OutboxRecord
-from connector.domain.models import Connection
+from connector.domain.models import Connection, ConnectionStatus
 from connector.domain.providers import DEFAULT_PROVIDER
 from connector.errors import ConnectorError, InternalError, VersionConflictError
 
 log = logging.getLogger(__name__)
+_COUNT_PAGE = 1000  # S3 lists at most 1000 keys a request
 
 
 class S3ConnectionStore:
@@ -153,6 +154,16 @@ class S3ConnectionStore:
         async for page in self._records.pages(page_size, on_unreadable=on_unreadable):
             for connection in page:
                 yield connection
+
+    async def count_by_status(self) -> dict[ConnectionStatus, int]:
+        """How many connections are in each status: reads every connection (S3 has no query),
+        so its caller caches the answer (ConnectionCensus, a minute). An unreadable document
+        is logged by the walk and not counted."""
+        counts = dict.fromkeys(ConnectionStatus, 0)
+        async for page in self._records.pages(_COUNT_PAGE, on_unreadable=None):
+            for connection in page:
+                counts[connection.status] += 1
+        return counts
 
     async def ping(self) -> None:
         """Raise unless the bucket answers a listing under the prefix."""
