@@ -24,7 +24,7 @@ from connector.api.mcp.discovery import McpDiscoveryController
 from connector.api.mcp.endpoint import McpEndpoint
 from connector.api.metrics import MetricsController
 from connector.api.oauth import CallbackController, ConnectController
-from connector.api.observe import ObserveMiddleware
+from connector.api.observe import observe, route_known
 from connector.api.openapi import ContractJsonRenderPlugin
 from connector.api.rate_limiting import RateLimitFieldsMiddleware, enforce_rate_limits
 from connector.api.request import ConnectorRequest
@@ -78,7 +78,7 @@ def create_app(
     )
     state.settings = settings
 
-    return Litestar(
+    app = Litestar(
         route_handlers=[
             HealthController,
             ConnectController,
@@ -92,7 +92,7 @@ def create_app(
             mcp.route(),
             McpDiscoveryController,
         ],
-        middleware=[ObserveMiddleware, options_middleware, RateLimitFieldsMiddleware()],
+        middleware=[route_known, options_middleware, RateLimitFieldsMiddleware()],
         # Once per request, after every guard: the key, user and scope class are known.
         before_request=enforce_rate_limits,
         request_class=ConnectorRequest,
@@ -119,6 +119,8 @@ def create_app(
         logging_config=None,
         debug=False,
     )
+    # Outside the router: 404 and 405 answers carry X-Request-Id and are logged too.
+    return observe(app)
 
 
 def create_app_from_environment() -> Litestar:

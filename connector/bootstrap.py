@@ -28,6 +28,7 @@ from connector.services.agents import AgentAccess, UserModePolicy
 from connector.services.api_keys import ApiKeyService
 from connector.services.clock import SystemClock
 from connector.services.cognito_budget import CognitoBudget
+from connector.services.connection_census import ConnectionCensus
 from connector.services.connections import ConnectionService
 from connector.services.container import OAuthServices, Services
 from connector.services.credentials import CredentialService
@@ -498,11 +499,14 @@ async def build_container(
         await stack.aclose()
         raise
     api_keys = ApiKeyService(database.api_keys, clock, layer)
+    census = ConnectionCensus(database.connections, clock)
+    stack.push_async_callback(census.close)
     services = Services(
         api_keys=api_keys,
         connections=connections,
         health=HealthService(database.ping, cache.ping),
         rate_limits=rate_limits,
+        census=census,
         oauth_services=providers.get(default) if default is not None else None,
         providers=providers,
         default_provider=default,

@@ -15,7 +15,7 @@ before it starts anything.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from threading import Lock
 
@@ -29,6 +29,8 @@ from prometheus_client import (
     generate_latest,
     multiprocess,
 )
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
 
 PREFIX = "connector"
 MULTIPROC_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
@@ -93,9 +95,17 @@ UPSTREAM_CALLS = counter(
 )
 CONNECTION_CHANGES = counter(
     "connection_changes",
-    "Connections entering a status (active, reauth_required, deleted)",
+    "Changes made by this connector since it started: a connection entering a status"
+    " (active, reauth_required) or deleted. Not how many exist: see connector_connections",
     ("status",),
 )
+CONNECTION_COUNT_FAILURES = counter(
+    "connection_count_failures",
+    "Scrapes that left connector_connections out: the store failed (error) or had not"
+    " answered in time (timeout)",
+    ("reason",),
+)
+CONNECTIONS = f"{PREFIX}_connections"
 WEBHOOK_DELIVERIES = counter(
     "webhook_deliveries", "Webhook delivery attempts by outcome", ("outcome",)
 )
@@ -113,13 +123,37 @@ def outcome_counted(counter: Counter) -> Iterator[None]:
     counter.labels("ok").inc()
 
 
-def exposition() -> tuple[bytes, str]:
-    """The text format of this process, or of every worker under multiprocess mode."""
+def exposition(connections: Mapping[str, int] | None = None) -> tuple[bytes, str]:
+    """The text format of this process, or of every worker under multiprocess mode, with the
+    gauge `connector_connections{status}` when the counts are given. The gauge comes from the
+    store of record, not from the workers' files: whichever worker answers reports it whole."""
     registry = REGISTRY
     if os.environ.get(MULTIPROC_VARIABLE):
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
-    return generate_latest(registry), CONTENT_TYPE_LATEST
+    body = generate_latest(registry)
+    if connections is not None:
+        scrape = CollectorRegistry(auto_describe=False)
+        scrape.register(_Counted(connections))
+        body += generate_latest(scrape)
+    return body, CONTENT_TYPE_LATEST
+
+
+class _Counted(Collector):
+    """The connections gauge of one scrape, from counts made elsewhere (ConnectionCensus)."""
+
+    def __init__(self, counts: Mapping[str, int]) -> None:
+        self._counts = counts
+
+    def collect(self) -> Iterable[Metric]:
+        gauge = GaugeMetricFamily(
+            CONNECTIONS,
+            "Connections in the store of record by status (counted at most once a minute)",
+            labels=("status",),
+        )
+        for status, count in sorted(self._counts.items()):
+            gauge.add_metric((status,), count)
+        yield gauge
 
 
 def worker_exited(pid: int) -> None:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from litestar import Controller, Response, get
+from litestar.concurrency import sync_to_thread
 
 from connector import metrics
+from connector.api.dependencies import ServicesDep
 
 
 class MetricsController(Controller):
@@ -13,7 +15,9 @@ class MetricsController(Controller):
     path = "/metrics"
     include_in_schema = False
 
-    @get(sync_to_thread=True)  # reads the workers' files under multiprocess mode
-    def get_metrics(self) -> Response[bytes]:
-        body, content_type = metrics.exposition()
+    @get()
+    async def get_metrics(self, services: ServicesDep) -> Response[bytes]:
+        counts = await services.census.by_status()  # cached, bounded: never fails the scrape
+        # In a thread: it reads the workers' files under multiprocess mode.
+        body, content_type = await sync_to_thread(metrics.exposition, counts)
         return Response(body, media_type=content_type)

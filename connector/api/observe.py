@@ -2,8 +2,10 @@
 every REST operation acting for a user (JSON-RPC calls are audited one by one in rpc.py).
 
 Plain ASGI and small on purpose: it runs on every request (the hot path the benchmarks measure).
-Litestar runs it after routing, so the route template and handler are known; an unrouted path
-(404) never reaches it.
+`observe` wraps the whole application, outside Litestar's router, so that every answer carries
+`X-Request-Id`, counts and is logged, including those given before any route runs (404 for an
+unknown path, 405 for a method the path does not serve). `route_known`, an app-level middleware
+(Litestar runs those after routing), tells the request's context its route template.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import logging
 import time
 from typing import Any
 
+from litestar import Litestar
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -20,9 +23,18 @@ from connector.logs import audit, context
 
 REQUEST_ID_HEADER = b"x-request-id"
 APP_NAME = "connector"
+UNROUTED = "<unrouted>"
+"""The route label of a request that matched no route (a bounded label: never the raw path)."""
 _log = logging.getLogger("connector.request")
 _UNMEASURED = frozenset({"/metrics"})
 _RESOURCE_PARAMS = ("bucket", "key", "name")
+
+
+def observe(app: Litestar) -> Litestar:
+    """Wrap `app`'s handler, router included, in the middleware (once); returns `app`."""
+    if not isinstance(app.asgi_handler, ObserveMiddleware):
+        app.asgi_handler = ObserveMiddleware(app.asgi_handler)
+    return app
 
 
 class ObserveMiddleware:
@@ -34,7 +46,6 @@ class ObserveMiddleware:
             await self.app(scope, receive, send)
             return
         request = context.begin(_header(scope, REQUEST_ID_HEADER), method=scope["method"])
-        request.route = scope.get("path_template") or scope["path"]
         started = time.perf_counter()
         status = 500
         request_id = request.request_id.encode()
@@ -52,8 +63,20 @@ class ObserveMiddleware:
             _finish(scope, request, status, time.perf_counter() - started)
 
 
+def route_known(app: ASGIApp) -> ASGIApp:
+    """App-level middleware (after routing): the request's context learns its route template."""
+
+    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+        request = context.current()
+        if request is not None:
+            request.route = scope.get("path_template") or scope["path"]
+        await app(scope, receive, send)
+
+    return middleware
+
+
 def _finish(scope: Scope, request: context.RequestContext, status: int, seconds: float) -> None:
-    route = request.route or ""
+    route = request.route or UNROUTED
     if route not in _UNMEASURED:
         count, latency = _series(request.method or "", route, status)
         count.inc()
@@ -65,7 +88,7 @@ def _finish(scope: Scope, request: context.RequestContext, status: int, seconds:
             operation if isinstance(operation, str) else route,
             user_id=request.user_id,
             outcome=request.outcome or (audit.OK if status < 400 else str(status)),
-            resource=resource_of(scope.get("path_params") or {}),
+            resource=request.resource or resource_of(scope.get("path_params") or {}),
         )
     if _log.isEnabledFor(logging.INFO):
         _log.info(
@@ -105,3 +128,10 @@ def _header(scope: Scope, name: bytes) -> str | None:
         if key == name:
             return str(value.decode("latin-1"))
     return None
+
+
+def acting_on(*, bucket: str, key: str) -> None:
+    """Name the request's resource for its audit event when the path does not (presign's body)."""
+    request = context.current()
+    if request is not None:
+        request.resource = resource_of({"bucket": bucket, "key": key})

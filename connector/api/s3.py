@@ -27,6 +27,7 @@ from connector.api.disposition import attachment
 from connector.api.envelope import ApiResponse, ok
 from connector.api.guards import SECURITY, authenticated, counts_as, names_user, requires
 from connector.api.object_operations import ObjectDownload, ObjectMetadata, ObjectUpload
+from connector.api.observe import acting_on
 from connector.api.parameters import (
     BucketPath,
     ContinuationTokenQuery,
@@ -222,6 +223,7 @@ class S3Controller(Controller):
         """A URL signed with the user's own credentials, so large bytes never pass through
         the connector. GET needs `s3:read`, PUT `s3:write`; `expiresIn` is 1 to 3600 seconds
         (900 by default). `expiresAt` is capped by the credentials' own expiration."""
+        acting_on(bucket=data.bucket, key=data.key)
         signed = await oauth.s3.presign(
             caller,
             user_id,

@@ -16,7 +16,7 @@ from connector.domain.aws import (
     ObjectStream,
 )
 from connector.domain.events import OutboxRecord
-from connector.domain.models import ApiKey, Connection
+from connector.domain.models import ApiKey, Connection, ConnectionStatus
 from connector.domain.oauth import AccessClaims, IdentityClaims, TokenGrant
 from connector.domain.providers import DEFAULT_PROVIDER
 from connector.domain.rate_limits import Counter, Usage
@@ -43,6 +43,8 @@ class ConnectionStore(Protocol):
       connection or one whose `sub` changed is never returned.
     - `outbox` records given to `put` or `delete` are stored if and only if the change is
       (one transaction): a refused write stores none of them.
+    - `count_by_status` counts every stored connection (every provider's) under its status,
+      each status present (0 when none has it); a record the store cannot read is not counted.
     """
 
     async def get(self, user_id: str, provider: str = DEFAULT_PROVIDER) -> Connection | None:
@@ -83,6 +85,11 @@ class ConnectionStore(Protocol):
         """Every stored connection, ordered by user id. A record the store cannot read is
         skipped and its user id handed to `on_unreadable` (one damaged record must not stop a
         walk over everyone else, nor go unreported)."""
+        ...
+
+    async def count_by_status(self) -> dict[ConnectionStatus, int]:
+        """How many connections are in each status (the `connector_connections` gauge). SQL
+        answers with one grouped query; the s3:// store reads every connection."""
         ...
 
     async def ping(self) -> None:

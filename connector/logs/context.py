@@ -31,6 +31,9 @@ class RequestContext:
     from log lines while None."""
     outcome: str | None = None
     """The failure's code once a failure envelope is built (None: success so far)."""
+    resource: str | None = None
+    """What the operation acts on (`bucket/key`) when its path does not name it: presign's
+    body does. Audit events only (never a URL: a presigned one holds a signature)."""
 
     def fields(self) -> dict[str, str]:
         """The known fields, by their log names."""

@@ -11,6 +11,7 @@ from connector.errors import InternalError
 from connector.services.access import require_provider
 from connector.services.agents import AgentAccess
 from connector.services.api_keys import ApiKeyService
+from connector.services.connection_census import ConnectionCensus
 from connector.services.connections import ConnectionService
 from connector.services.credentials import CredentialService
 from connector.services.disconnect import DisconnectService
@@ -46,6 +47,8 @@ class Services:
     connections: ConnectionService
     health: HealthService
     rate_limits: RateLimits
+    census: ConnectionCensus
+    """How many connections are in each status (the /metrics gauge)."""
     oauth_services: OAuthServices | None = None
     """The default provider's services."""
     providers: Mapping[str, OAuthServices] = field(default_factory=dict)

@@ -19,6 +19,7 @@ from connector.app import create_app
 from connector.bootstrap import Container
 from connector.domain.models import Connection
 from connector.errors import ErrorCode, UpstreamUnavailableError
+from connector.services.connection_census import ConnectionCensus
 from connector.services.connections import ConnectionService
 from connector.services.tolerant_cache import TolerantCache
 from connector.settings import Settings
@@ -135,6 +136,7 @@ async def _client_with_store(
             ),
             health=container.services.health,
             rate_limits=container.services.rate_limits,
+            census=ConnectionCensus(store, FixedClock()),
         ),
         store=store,
         cache=FakeCache(),

@@ -4,11 +4,16 @@ operation acting for a user writes one audit event."""
 
 from __future__ import annotations
 
+import json
 import logging
+from collections.abc import Iterator
+from typing import Any
 
 import httpx
 import pytest
 from support.factories import KeyMaker
+
+from connector.logs.formatting import JsonFormatter
 
 
 async def test_a_valid_incoming_request_id_is_kept_and_returned(client: httpx.AsyncClient) -> None:
@@ -60,3 +65,78 @@ async def test_a_request_acting_for_nobody_writes_no_audit_event(
     caplog.set_level(logging.INFO)
     await client.get("/health")
     assert not [r for r in caplog.records if r.name == "connector.audit"]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status"),
+    [
+        ("GET", "/no/such/route", 404),
+        ("POST", "/s3/nowhere", 404),
+        ("DELETE", "/health", 405),
+        ("PUT", "/connections", 405),
+    ],
+)
+async def test_answers_given_before_any_route_runs_carry_a_request_id_and_a_request_line(
+    client: httpx.AsyncClient,
+    request_lines: list[dict[str, Any]],
+    method: str,
+    path: str,
+    status: int,
+) -> None:
+    answer = await client.request(method, path)
+    assert answer.status_code == status
+    request_id = answer.headers["x-request-id"]
+    assert len(request_id) == 32
+    (line,) = request_lines
+    assert line["message"] == f"{method} <unrouted> {status}"
+    assert line["status"] == status
+    assert line["request_id"] == request_id
+    assert "route" not in line  # no route matched, and the raw path is not one
+
+
+async def test_a_valid_incoming_request_id_is_echoed_on_a_404(
+    client: httpx.AsyncClient, request_lines: list[dict[str, Any]]
+) -> None:
+    answer = await client.get("/no/such/route", headers={"X-Request-Id": "trace-404-abcdef"})
+    assert answer.status_code == 404
+    assert answer.json()["code"] == "NOT_FOUND"
+    assert answer.headers["x-request-id"] == "trace-404-abcdef"
+    (line,) = request_lines
+    assert line["request_id"] == "trace-404-abcdef"
+
+
+async def test_a_routed_answer_carries_one_request_id_and_its_route_template(
+    client: httpx.AsyncClient, request_lines: list[dict[str, Any]]
+) -> None:
+    answer = await client.get("/connect/status/some-state")
+    (request_id,) = answer.headers.get_list("x-request-id")
+    (line,) = request_lines
+    assert line["route"] == "/connect/status/{flow_state}"
+    assert line["request_id"] == request_id
+
+
+class _Lines(logging.Handler):
+    """Each record as the production JSON formatter writes it, formatted as it is emitted (the
+    request's context is that of the request then)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.setFormatter(JsonFormatter())
+        self.lines: list[dict[str, Any]] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(json.loads(self.format(record)))
+
+
+@pytest.fixture
+def request_lines() -> Iterator[list[dict[str, Any]]]:
+    """The JSON lines of `connector.request` while the test runs."""
+    logger = logging.getLogger("connector.request")
+    handler, level = _Lines(), logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        yield handler.lines
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)

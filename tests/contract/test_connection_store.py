@@ -313,3 +313,35 @@ async def test_find_by_sub_forgets_deleted_connections_and_changed_accounts(
     await connection_store.put(make_connection("carl", sub="new-sub"), expected_version=1)
     assert await connection_store.find_by_sub("old-sub") == []
     assert [c.user_id for c in await connection_store.find_by_sub("new-sub")] == ["carl"]
+
+
+async def test_count_by_status_of_an_empty_store_is_zero_for_every_status(
+    connection_store: ConnectionStore,
+) -> None:
+    assert await connection_store.count_by_status() == dict.fromkeys(ConnectionStatus, 0)
+
+
+async def test_count_by_status_counts_every_connection_of_every_provider_under_its_status(
+    connection_store: ConnectionStore,
+) -> None:
+    for user_id in ("ann", "bob", "cy"):
+        await connection_store.put(make_connection(user_id), expected_version=None)
+    await connection_store.put(make_connection("ann", provider="partner"), expected_version=None)
+    await connection_store.put(
+        make_connection("dee", status=ConnectionStatus.REAUTH_REQUIRED), expected_version=None
+    )
+    assert await connection_store.count_by_status() == {
+        ConnectionStatus.ACTIVE: 4,
+        ConnectionStatus.REAUTH_REQUIRED: 1,
+    }
+
+    bob = await connection_store.get("bob")
+    assert bob is not None
+    demoted = msgspec.structs.replace(bob, status=ConnectionStatus.REAUTH_REQUIRED)
+    await connection_store.put(demoted, expected_version=bob.version)
+    await connection_store.delete("cy")
+    await connection_store.delete("ann", "partner")
+    assert await connection_store.count_by_status() == {
+        ConnectionStatus.ACTIVE: 1,
+        ConnectionStatus.REAUTH_REQUIRED: 2,
+    }

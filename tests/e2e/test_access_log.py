@@ -22,6 +22,7 @@ from support.servers import free_port
 
 SECRET_CODE, SECRET_STATE = "SECRET-CODE-5d1e", "SECRET-STATE-8b2c"
 QUERY = {"code": SECRET_CODE, "state": SECRET_STATE}
+TRACE = "trace-unknown-path-1"
 
 
 def wait_for(condition: Callable[[], bool], timeout: float = 30.0) -> None:
@@ -70,6 +71,8 @@ def test_connector_serve_logs_requests_without_their_query(
         wait_for(lambda: server.poll() is None and answers(f"{base}/health"))
         for path in ("/callback", "/health", "/connect/status/x"):
             httpx.get(f"{base}{path}", params=QUERY, timeout=10)
+        unknown = httpx.get(f"{base}/no/such/path", headers={"X-Request-Id": TRACE}, timeout=10)
+        assert unknown.headers["x-request-id"] == TRACE
     finally:
         server.send_signal(signal.SIGTERM)
         out, err = server.communicate(timeout=30)
@@ -77,6 +80,9 @@ def test_connector_serve_logs_requests_without_their_query(
     access = [line for line in err.splitlines() if '"GET /' in line]
     assert any('"GET /callback HTTP/1.1" 400' in line for line in access), out + err
     assert any('"GET /health HTTP/1.1" 200' in line for line in access), out + err
+    # An answer given before any route ran (404) is logged with the request's id as well.
+    (not_found,) = [line for line in access if '"GET /no/such/path HTTP/1.1" 404' in line]
+    assert f"request_id={TRACE}" in not_found, not_found
     for secret in (SECRET_CODE, SECRET_STATE, "?"):
         assert not any(secret in line for line in access), access
     assert SECRET_CODE not in out + err

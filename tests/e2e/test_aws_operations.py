@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
 import re
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
@@ -163,6 +165,52 @@ async def test_presigned_urls_work_with_plain_http(
     credentials = await replica.client.get("/credentials", headers=headers(credentials_key))
     # Signed with temporary credentials, a URL lives no longer than they do (moto: 90 s).
     assert get["expiresAt"] == credentials.json()["data"]["expiration"]
+
+
+async def test_a_presign_is_audited_with_its_bucket_and_key_and_its_url_is_logged_nowhere(
+    world: CognitoWorld,
+    replica: Instance,
+    alice: dict[str, str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="connector")
+    rest = await replica.client.post(
+        "/s3/presign",
+        headers=alice,
+        json={"bucket": "alice-data", "key": "reports/q1.csv", "method": "GET"},
+    )
+    assert rest.status_code == 200, rest.text
+    call = {"userId": "alice", "bucket": "alice-archive", "key": "old/q4.csv", "method": "PUT"}
+    rpc = await replica.client.post(
+        "/rpc",
+        headers={"Authorization": alice["Authorization"]},
+        json={"jsonrpc": "2.0", "id": 1, "method": "presign", "params": call},
+    )
+    assert rpc.json()["result"]["success"] is True, rpc.text
+    elsewhere = headers(await world.key(replica, "s3:read", buckets=["alice-*"]))
+    refused = await replica.client.post(
+        "/s3/presign",
+        headers=elsewhere,
+        json={"bucket": "team-shared", "key": "k", "method": "GET"},
+    )
+    assert_envelope(refused, ErrorCode.FORBIDDEN)
+
+    audited = [
+        (r.__dict__["operation"], r.__dict__["resource"], r.__dict__["outcome"])
+        for r in caplog.records
+        if r.name == "connector.audit"
+    ]
+    assert audited == [
+        ("presign", "alice-data/reports/q1.csv", "OK"),
+        ("presign", "alice-archive/old/q4.csv", "OK"),
+        ("presign", "team-shared/k", "FORBIDDEN"),
+    ]
+    urls = [rest.json()["data"]["url"], rpc.json()["result"]["data"]["url"]]
+    signatures = [parse_qs(urlsplit(url).query)["X-Amz-Signature"][0] for url in urls]
+    logged = [f"{r.getMessage()} {r.__dict__}" for r in caplog.records]
+    assert len(logged) >= 6  # a request line and an audit event per call, at least
+    for secret in [*urls, *signatures, *(urlsplit(url).query for url in urls)]:
+        assert not any(secret in line for line in logged), secret[:24]
 
 
 @pytest.mark.parametrize("expires_in", [0, 3601, -5])

@@ -121,3 +121,5 @@ def test_no_secret_of_the_whole_flow_reaches_any_log_line_at_debug(
             "putObject",
             "invokeFunction",
         }
+        (presign,) = [line for line in audited if line["operation"] == "presign"]
+        assert presign["resource"] == f"{stack.facts['bucket']}/notes/log.txt"

@@ -1,9 +1,11 @@
 """/metrics under `connector serve --workers 2`: whichever worker answers the scrape, it reports
-the requests of both (multiprocess mode), parsed with prometheus-client's own parser; and `serve`
-empties the shared directory it is given before the workers start."""
+the requests of both (multiprocess mode) and the connections of the store once (not once per
+worker), parsed with prometheus-client's own parser; and `serve` empties the shared directory it
+is given before the workers start."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import signal
@@ -20,7 +22,12 @@ from cryptography.fernet import Fernet
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.parser import text_string_to_metric_families
+from support.factories import make_connection
 from support.servers import free_port
+
+from connector.adapters.crypto import FernetCipher, generate_key
+from connector.adapters.sql import SqlDatabase
+from connector.domain.models import ConnectionStatus
 
 REQUESTS = 60
 MAX_BATCHES = 10
@@ -127,3 +134,36 @@ def scraped(base: str) -> float:
     assert scrape.status_code == 200
     assert scrape.headers["content-type"].startswith("text/plain")
     return health_count(text_string_to_metric_families(scrape.text))
+
+
+def test_every_worker_reports_the_connections_of_the_store_once_not_per_worker(
+    serve: tuple[str, Path], tmp_path: Path
+) -> None:
+    base, _ = serve
+    statuses = [ConnectionStatus.ACTIVE] * 3 + [ConnectionStatus.REAUTH_REQUIRED] * 2
+    asyncio.run(store_connections(tmp_path / "serve.db", statuses))
+    expected = {"active": 3.0, "reauth_required": 2.0}
+    for _ in range(8):  # each scrape lands on either worker; each counts from the store
+        scrape = httpx.get(f"{base}/metrics", timeout=10)
+        assert scrape.status_code == 200
+        assert connections_by_status(scrape.text) == expected
+
+
+async def store_connections(database_file: Path, statuses: list[ConnectionStatus]) -> None:
+    database = SqlDatabase.from_url(f"sqlite+aiosqlite:///{database_file}")
+    cipher = FernetCipher((generate_key(),))
+    try:
+        for number, status in enumerate(statuses):
+            connection = make_connection(f"user-{number}", cipher, status=status)
+            await database.connections.put(connection, expected_version=None)
+    finally:
+        await database.close()
+
+
+def connections_by_status(text: str) -> dict[str, float]:
+    return {
+        sample.labels["status"]: sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+        if sample.name == "connector_connections"
+    }

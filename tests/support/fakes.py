@@ -11,7 +11,7 @@ from typing import TypeVar
 import msgspec
 
 from connector.domain.events import DeliveryStatus, OutboxRecord
-from connector.domain.models import ApiKey, Connection
+from connector.domain.models import ApiKey, Connection, ConnectionStatus
 from connector.domain.oauth import AccessClaims, IdentityClaims, TokenGrant
 from connector.domain.ports import Clock
 from connector.domain.providers import DEFAULT_PROVIDER
@@ -130,6 +130,12 @@ class FakeConnectionStore:
             if len(page) < page_size:
                 return
             last = order(page[-1])
+
+    async def count_by_status(self) -> dict[ConnectionStatus, int]:
+        counts = dict.fromkeys(ConnectionStatus, 0)
+        for connection in self.rows.values():
+            counts[connection.status] += 1
+        return counts
 
     async def ping(self) -> None:
         return None

@@ -21,12 +21,13 @@ from connector.adapters.s3_store.objects import S3Objects
 from connector.adapters.s3_store.outbox import S3Outbox
 from connector.adapters.s3_store.records import Records
 from connector.domain.events import OutboxRecord
-from connector.domain.models import Connection
+from connector.domain.models import Connection, ConnectionStatus
 from connector.domain.providers import DEFAULT_PROVIDER
 from connector.errors import ConnectorError, InternalError, VersionConflictError
 
 log = logging.getLogger(__name__)
 _ATTEMPTS = 3
+_COUNT_PAGE = 1000  # S3 lists at most 1000 keys a request
 
 
 class S3ConnectionStore:
@@ -290,6 +291,17 @@ class S3ConnectionStore:
             for document in page:
                 if document.connection is not None:  # a tombstone is no connection
                     yield document.connection
+
+    async def count_by_status(self) -> dict[ConnectionStatus, int]:
+        """How many connections are in each status: reads every connection (S3 has no query),
+        so its caller caches the answer (ConnectionCensus, a minute). An unreadable document
+        is logged by the walk and not counted."""
+        counts = dict.fromkeys(ConnectionStatus, 0)
+        async for page in self._records.pages(_COUNT_PAGE, on_unreadable=None):
+            for document in page:
+                if document.connection is not None:  # a tombstone is no connection
+                    counts[document.connection.status] += 1
+        return counts
 
     async def ping(self) -> None:
         """Raise unless the bucket answers a listing under the prefix."""

@@ -6,7 +6,18 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import msgspec
-from sqlalchemy import Executable, Result, RowMapping, and_, delete, insert, or_, select, update
+from sqlalchemy import (
+    Executable,
+    Result,
+    RowMapping,
+    and_,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 
 from connector.adapters.sql.outbox import add_records
@@ -141,6 +152,16 @@ class SqlConnectionStore:
             if len(rows) < page_size:
                 return
             after = (rows[-1]["user_id"], rows[-1]["provider"])
+
+    async def count_by_status(self) -> dict[ConnectionStatus, int]:
+        """How many connections are in each status: one grouped query."""
+        status = connections.c.status
+        query = select(status, func.count().label("count")).group_by(status)
+        rows = (await self._database.read(_executing(query))).mappings().all()
+        counts = dict.fromkeys(ConnectionStatus, 0)
+        for row in rows:
+            counts[ConnectionStatus(row["status"])] = int(row["count"])
+        return counts
 
     async def ping(self) -> None:
         """Raise UpstreamUnavailableError if the database cannot answer."""
