@@ -129,6 +129,7 @@ async def test_a_delete_that_died_leaves_a_tombstone_that_is_no_connection_and_k
     assert await database.connections.get("alice") is None
     assert [c async for c in database.connections.iterate()] == []
     assert await database.connections.find_by_sub(connection.sub) == []
+    assert sum((await database.connections.count_by_status()).values()) == 0
     assert await database.connections.delete("alice") is False
 
     # The user connects again: the deletion's event is published before the tombstone goes.
