@@ -130,7 +130,12 @@ async def profile(settings: Settings, headers: dict[str, str], requests: int) ->
         tree = ConsoleRenderer(time="percent_of_total").render(session)
         return f"{_top(flat, 28)}\n\n{_top(tree, 40)}"
     finally:
-        await container.close()
+        try:
+            await asyncio.wait_for(container.close(), 15)
+        except TimeoutError:
+            # Seen once after the profiled run: the invalidation listener did not finish its
+            # cancellation. Not reproduced by a plain close; reported, not hidden.
+            print("bench: profile: container.close() took over 15 s", file=sys.stderr)
 
 
 def _top(text: str, lines: int) -> str:
