@@ -20,6 +20,7 @@ from connector.api.exception_handlers import EXCEPTION_HANDLERS
 from connector.api.functions import FunctionController
 from connector.api.guards import SECURITY_COMPONENTS
 from connector.api.health import HealthController, Readiness
+from connector.api.lean_routes import LeanRoutes
 from connector.api.mcp.discovery import McpDiscoveryController
 from connector.api.mcp.endpoint import McpEndpoint
 from connector.api.metrics import MetricsController
@@ -114,7 +115,7 @@ def create_app(
                 OfflineSwaggerPlugin("/schema", providers=providers),
             ],
         ),
-        plugins=[connector_tracing.server_plugin()] if tracing else [],
+        plugins=[LeanRoutes(), *([connector_tracing.server_plugin()] if tracing else [])],
         # Logging is configured once by the CLI (or the host process), not by the framework.
         logging_config=None,
         debug=False,

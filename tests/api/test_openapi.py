@@ -150,7 +150,7 @@ def test_x_user_id_is_required_with_its_pattern_wherever_a_guard_demands_it(
     demanded = 0
     for route in app.routes:
         for handler in getattr(route, "route_handlers", []):
-            guards = [getattr(g, "func", g) for g in handler.resolve_guards()]
+            guards = [g for layer in handler.ownership_layers for g in (layer.guards or [])]
             if names_user not in guards or not handler.resolve_include_in_schema():
                 continue
             for method in handler.http_methods:
