@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import hashlib
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -25,7 +26,6 @@ from prometheus_client import Counter as PrometheusCounter
 from redis.asyncio import ConnectionPool, Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
-from redis.commands.core import AsyncScript
 
 from connector.adapters.circuit_breaker import Admission, CircuitBreaker
 from connector.domain.rate_limits import Counter, Rate, Usage, window_of
@@ -142,26 +142,34 @@ end
 return counts
 """
 
+# Redis names a loaded script by the SHA-1 of its text.
+_INCR_EXPIRE_ALL_SHA = hashlib.sha1(_INCR_EXPIRE_ALL.encode()).hexdigest()  # noqa: S324
+
 
 class _Transaction:
     """One script call for all the counters of a hit, on the storage's keys. It goes as
-    EVALSHA (redis-py's Script): the script's text is not sent per request, and a NOSCRIPT
-    answer (a restarted Redis) means nothing ran, so loading it and calling again counts no
-    counter twice. Profiled: a MULTI/EXEC of one EVAL per counter cost ~40 % of a warm
-    request's samples, mostly in redis-py packing and parsing its replies."""
+    EVALSHA: the script's text is not sent per request, and a NOSCRIPT answer (a restarted
+    Redis) means nothing ran, so loading it and calling again counts no counter twice.
+    Profiled: a MULTI/EXEC of one EVAL per counter cost ~40 % of a warm request's samples,
+    mostly in redis-py packing and parsing its replies; then redis-py's `Script.__call__`
+    ~12 % of a served request's (an `isinstance` against its Pipeline, a Protocol subclass,
+    on every call), hence EVALSHA called here."""
 
     def __init__(self, bridge: RedisBridge) -> None:
         client = bridge.get_connection() if isinstance(bridge, RedispyBridge) else None
         if not isinstance(client, Redis):
             raise TypeError("rate limits on Redis need limits' redis-py implementation")
         self._bridge: RedisBridge = bridge
-        self._script: AsyncScript = client.register_script(_INCR_EXPIRE_ALL)
+        self._client: Redis = client
 
     async def incr(self, keys: Sequence[tuple[str, int]]) -> list[int]:
-        counts = await self._script(
-            keys=[self._bridge.prefixed_key(key) for key, _ in keys],
-            args=[expiry for _, expiry in keys],
-        )
+        names = [self._bridge.prefixed_key(key) for key, _ in keys]
+        arguments: tuple[str | int, ...] = (*names, *(expiry for _, expiry in keys))
+        try:
+            counts = await self._client.evalsha(_INCR_EXPIRE_ALL_SHA, len(names), *arguments)
+        except redis.exceptions.NoScriptError:
+            await self._client.script_load(_INCR_EXPIRE_ALL)
+            counts = await self._client.evalsha(_INCR_EXPIRE_ALL_SHA, len(names), *arguments)
         return [int(count) for count in counts]
 
 
