@@ -9,10 +9,13 @@ import logging
 from collections.abc import Iterator
 
 import pytest
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
 
 from connector.errors import ConfigurationError
+from connector.logs import redaction
 from connector.logs.formatting import JsonFormatter
-from connector.logs.redaction import MASK, redact
+from connector.logs.redaction import MASK, redact, redact_fully
 from connector.logs.setup import LogOptions, install_redaction, log_options
 
 JWT = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiIxMjMifQ.c2lnbmF0dXJlLXNpZ25hdHVyZQ"
@@ -106,3 +109,39 @@ def test_a_bad_log_setting_fails_naming_the_variable(variable: str, value: str) 
     with pytest.raises(ConfigurationError) as raised:
         log_options({variable: value})
     assert variable in str(raised.value)
+
+
+# Pieces every pattern reacts to, and plain ones: strings built from them exercise each pattern's
+# edges (a name before ':' or '=', a scheme, a JWT's or a key's start) at every length.
+_PIECES = (
+    "eyJ", "ck_", "0a_", "Bearer ", "basic\t", "token", "TOKEN", "state", "Code", "x-api-key",
+    "Logins", "secret", "=", ":", " = ", "?", "<", ">", '"', "'", " ", "/", ".", "-", "_", "&",
+    "a", "Z", "0", "9", "é", "\n",
+)  # fmt: skip
+
+
+@settings(max_examples=3000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.sampled_from(_PIECES) | st.text(max_size=3), max_size=14).map("".join))
+@example("<token>a")  # the shortest case of each pattern, besides what the search finds
+@example("ck_0a_b")
+@example("eyJ.a.b")
+@example("Bearer x")
+@example("x?y")
+@example("z1" * 16)
+@example("'code' : z")
+def test_the_shortcut_for_short_text_changes_nothing(text: str) -> None:
+    assert redact(text) == redact_fully(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["GET /connection 200", "alice", "getConnection", "bucket/reports/2026.json", "OK"],
+)
+def test_plain_short_values_skip_the_passes_and_come_back_whole(
+    text: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def not_expected(_: str) -> str:
+        raise AssertionError("the full passes ran")
+
+    monkeypatch.setattr(redaction, "redact_fully", not_expected)
+    assert redact(text) == text
