@@ -112,11 +112,11 @@ def test_a_bad_log_setting_fails_naming_the_variable(variable: str, value: str) 
 
 
 # Pieces every pattern reacts to, and plain ones: strings built from them exercise each pattern's
-# edges (a name before ':' or '=', a scheme, a JWT's or a key's start) at every length.
+# edges (a name before ':' or '=', a scheme, a JWT's or a key's start, hex ids) at every length.
 _PIECES = (
     "eyJ", "ck_", "0a_", "Bearer ", "basic\t", "token", "TOKEN", "state", "Code", "x-api-key",
     "Logins", "secret", "=", ":", " = ", "?", "<", ">", '"', "'", " ", "/", ".", "-", "_", "&",
-    "a", "Z", "0", "9", "é", "\n",
+    "a", "Z", "0", "9", "é", "\n", "deadbeef", "0123456789abcdef",
 )  # fmt: skip
 
 
@@ -128,6 +128,8 @@ _PIECES = (
 @example("Bearer x")
 @example("x?y")
 @example("z1" * 16)
+@example("0123456789abcdef" * 2 + "01234567")  # hex of an AWS secret's length is masked
+@example("0123456789abcdef" * 2 + "0123456")
 @example("'code' : z")
 def test_the_shortcut_for_short_text_changes_nothing(text: str) -> None:
     assert redact(text) == redact_fully(text)
@@ -135,7 +137,7 @@ def test_the_shortcut_for_short_text_changes_nothing(text: str) -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["GET /connection 200", "alice", "getConnection", "bucket/reports/2026.json", "OK"],
+    ["GET /connection 200", "alice", "getConnection", "bucket/reports/2026.json", "OK", "a" * 32],
 )
 def test_plain_short_values_skip_the_passes_and_come_back_whole(
     text: str, monkeypatch: pytest.MonkeyPatch
