@@ -15,6 +15,7 @@ from connector.api.dependencies import (
     RequestedProvider,
     ServicesDep,
     UserId,
+    acting_on,
 )
 from connector.api.envelope import ApiResponse, ok
 from connector.api.guards import SECURITY, authenticated, names_user, requires
@@ -94,7 +95,7 @@ class ConnectionController(Controller):
         the connection (absent: the default provider's); `all=true` disconnects every provider
         the key may act on and lists them in `providers`."""
         if not all_providers:
-            oauth = services.oauth(services.resolve_provider(requested_provider, caller))
+            oauth = services.oauth(acting_on(services.resolve_provider(requested_provider, caller)))
             return ok(DisconnectData.of(await oauth.disconnect.disconnect(user_id)))
         if requested_provider is not None:
             raise ValidationError("give provider or all=true, not both", details={"field": "all"})

@@ -11,6 +11,7 @@ from connector.api.guards import caller_of, request_state, services_of
 from connector.api.parameters import OptionalUserIdHeader, ProviderQuery, UserIdHeader
 from connector.domain.models import ApiKey
 from connector.errors import ValidationError
+from connector.logs import context
 from connector.services.container import OAuthServices, Services
 from connector.services.oauth_flow import OAuthFlowService
 
@@ -52,7 +53,14 @@ def provide_provider_name(
 ) -> str:
     """The provider named by the query (or the default), within the key's policy: checked
     here, before the handler makes any upstream call."""
-    return services_of(request).resolve_provider(requested_provider, caller_of(request))
+    return acting_on(services_of(request).resolve_provider(requested_provider, caller_of(request)))
+
+
+def acting_on(provider: str) -> str:
+    """Name the provider on the request's log lines and audit event."""
+    if (request := context.current()) is not None:
+        request.provider = provider
+    return provider
 
 
 def provide_oauth(

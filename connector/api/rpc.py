@@ -19,7 +19,7 @@ from connector.api.inline_budget import InlineBudget
 from connector.api.jsonrpc import METHOD_NOT_FOUND, Call, RpcFaultError, RpcResponse, parse
 from connector.api.observe import resource_of
 from connector.api.responses import error_responses, failure_response
-from connector.api.rpc_methods import METHODS, Context
+from connector.api.rpc_methods import METHODS, Context, DisconnectParams, Params
 from connector.domain.rate_limits import scope_class
 from connector.errors import ConnectorError, ErrorCode, InternalError, ValidationError
 from connector.logs import audit
@@ -201,4 +201,19 @@ def _audit(context: Context, method: str, params: Any, outcome: str) -> None:
         resource=resource_of(named),
         key_id=context.caller.id,
         key_name=context.caller.name,
+        provider=_provider_of(context, params),
     )
+
+
+def _provider_of(context: Context, params: Any) -> str | None:
+    """The provider a call acted on: the one it named, or the default (as sent when it named
+    one that is not configured); None for a call over several (listConnections, disconnect
+    all) or one whose grant knows its own."""
+    if not isinstance(params, Params) or (
+        isinstance(params, DisconnectParams) and params.all_providers
+    ):
+        return None
+    try:
+        return context.services.resolve_provider(params.provider)
+    except ConnectorError:
+        return params.provider

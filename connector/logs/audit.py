@@ -20,12 +20,15 @@ def record(
     resource: str | None = None,
     key_id: str | None = None,
     key_name: str | None = None,
+    provider: str | None = None,
 ) -> None:
     """`operation` (the REST operation id or JSON-RPC method) for `user_id` ended with `outcome`
-    (OK or an error code); the request id and key come from the request's context when not given."""
+    (OK or an error code); the request id, key and provider come from the request's context when
+    not given (a JSON-RPC batch names each call's own provider)."""
     if not _audit.isEnabledFor(logging.INFO):
         return
     request = context.current()
+    named = {"provider": provider} if provider is not None else {}
     _audit.info(
         "%s for %s: %s",
         operation,
@@ -39,5 +42,6 @@ def record(
             "outcome": outcome,
             "key_id": key_id or (request.key_id if request else None),
             "key_name": key_name or (request.key_name if request else None),
+            **named,
         },
     )

@@ -5,7 +5,9 @@ apart; a refresh or a disconnect on one never touches the other."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import json
+import logging
+from collections.abc import AsyncIterator, Iterator
 from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import Any
@@ -43,6 +45,7 @@ from support.providers_world import (
 
 from connector.app import create_app
 from connector.errors import ErrorCode
+from connector.logs.formatting import JsonFormatter
 from connector.sandbox.hosted_ui import HostedUi, KeySet
 from connector.settings import Settings
 
@@ -320,6 +323,79 @@ async def test_rpc_acts_on_the_provider_its_params_name(providers: Providers) ->
     assert gone["data"] == {"disconnected": True, "revoked": True}
     left = await call("listConnections", userId="alice")
     assert [v["provider"] for v in left["data"]["connections"]] == ["default"]
+
+
+class _JsonLines(logging.Handler):
+    """Each record as the JSON line production writes (request fields included)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setFormatter(JsonFormatter())
+        self.lines: list[dict[str, Any]] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(json.loads(self.format(record)))
+
+
+@pytest.fixture
+def json_lines() -> Iterator[list[dict[str, Any]]]:
+    """The JSON lines of the request and audit loggers while the test runs."""
+    handler = _JsonLines()
+    loggers = [logging.getLogger(name) for name in ("connector.request", "connector.audit")]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+    try:
+        yield handler.lines
+    finally:
+        for logger, level in zip(loggers, levels, strict=True):
+            logger.removeHandler(handler)
+            logger.setLevel(level)
+
+
+async def test_log_lines_and_audit_events_name_the_provider_acted_on(
+    providers: Providers, json_lines: list[dict[str, Any]]
+) -> None:
+    await providers.connect()
+    await providers.connect(ACME)
+    json_lines.clear()
+
+    assert (await providers.get("/connection", ACME)).status_code == 200
+    assert (await providers.get("/connection")).status_code == 200
+    batch = [
+        {"jsonrpc": "2.0", "id": 1, "method": "getConnection", "params": {"userId": "alice"}},
+        {
+            "jsonrpc": "2.0",
+            "id": 2,
+            "method": "getConnection",
+            "params": {"userId": "alice", "provider": ACME},
+        },
+        {"jsonrpc": "2.0", "id": 3, "method": "listConnections", "params": {"userId": "alice"}},
+    ]
+    answer = await providers.replica.client.post(
+        "/rpc", json=batch, headers={"Authorization": f"Bearer {providers.key}"}
+    )
+    assert answer.status_code == 200, answer.text
+
+    rest = [line for line in json_lines if line.get("route") == "/connection"]
+    assert [(line["logger"], line.get("provider")) for line in rest] == [
+        ("connector.audit", ACME),
+        ("connector.request", ACME),
+        ("connector.audit", "default"),
+        ("connector.request", "default"),
+    ]
+    calls = sorted(
+        (line["operation"], line.get("provider"))
+        for line in json_lines
+        if line["logger"] == "connector.audit" and line.get("route") == "/rpc"
+    )
+    # listConnections acts over every provider: it names none.
+    assert calls == [
+        ("getConnection", ACME),
+        ("getConnection", "default"),
+        ("listConnections", None),
+    ]
 
 
 async def test_the_python_client_takes_a_provider_argument(providers: Providers) -> None:
