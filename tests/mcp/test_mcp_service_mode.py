@@ -361,6 +361,7 @@ async def test_every_tool_call_is_one_audit_event_without_arguments(stack: DevSt
 
     resource = f"{stack.facts['bucket']}/agent/audited.txt"
     assert any(f"tool=write_object resource={resource} outcome=ok" in line for line in audited)
+    assert all("provider=default " in line for line in audited[-2:])
     assert any(
         "tool=list_objects resource=not-ours-1 outcome=NOT_FOUND" in line for line in audited
     )

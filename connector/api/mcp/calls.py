@@ -7,6 +7,7 @@ from typing import Any
 
 from mcp.server.fastmcp import Context
 
+from connector.domain.providers import DEFAULT_PROVIDER
 from connector.errors import InternalError
 from connector.services.agents import Agent
 from connector.services.container import OAuthServices, Services
@@ -28,6 +29,11 @@ class McpCall:
     @property
     def oauth(self) -> OAuthServices:
         return self.services.oauth()
+
+    @property
+    def provider(self) -> str:
+        """The provider the tools act on: the default one (what `oauth` serves)."""
+        return self.services.default_provider or DEFAULT_PROVIDER
 
 
 def call_of_scope(scope: Any) -> McpCall:

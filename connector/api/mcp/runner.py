@@ -51,13 +51,13 @@ async def run(ctx: ToolContext, tool: Tool, resource: str | None, call: Call) ->
     except ConnectorError as exc:
         if isinstance(exc, InternalError):
             log.error("internal error in MCP tool %s: %s", tool.name, exc.message)
-        audit_tool_call(agent, tool.name, resource, str(exc.error_code))
+        audit_tool_call(agent, tool.name, resource, str(exc.error_code), provider=mcp_call.provider)
         return tool_error(exc)
     except Exception:
         log.exception("MCP tool %s failed unexpectedly", tool.name)
-        audit_tool_call(agent, tool.name, resource, "INTERNAL_ERROR")
+        audit_tool_call(agent, tool.name, resource, "INTERNAL_ERROR", provider=mcp_call.provider)
         return tool_error(InternalError("the connector failed unexpectedly; try again"))
-    audit_tool_call(agent, tool.name, resource, "ok")
+    audit_tool_call(agent, tool.name, resource, "ok", provider=mcp_call.provider)
     return CallToolResult(
         content=[TextContent(type="text", text=json.dumps(data, separators=(",", ":")))],
         structuredContent=data,
