@@ -4,7 +4,6 @@ operation acting for a user writes one audit event."""
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Iterator
 from typing import Any
@@ -12,8 +11,7 @@ from typing import Any
 import httpx
 import pytest
 from support.factories import KeyMaker
-
-from connector.logs.formatting import JsonFormatter
+from support.log_lines import json_lines
 
 
 async def test_a_valid_incoming_request_id_is_kept_and_returned(client: httpx.AsyncClient) -> None:
@@ -115,28 +113,8 @@ async def test_a_routed_answer_carries_one_request_id_and_its_route_template(
     assert line["request_id"] == request_id
 
 
-class _Lines(logging.Handler):
-    """Each record as the production JSON formatter writes it, formatted as it is emitted (the
-    request's context is that of the request then)."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.INFO)
-        self.setFormatter(JsonFormatter())
-        self.lines: list[dict[str, Any]] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.lines.append(json.loads(self.format(record)))
-
-
 @pytest.fixture
 def request_lines() -> Iterator[list[dict[str, Any]]]:
     """The JSON lines of `connector.request` while the test runs."""
-    logger = logging.getLogger("connector.request")
-    handler, level = _Lines(), logger.level
-    logger.addHandler(handler)
-    logger.setLevel(logging.INFO)
-    try:
-        yield handler.lines
-    finally:
-        logger.removeHandler(handler)
-        logger.setLevel(level)
+    with json_lines("connector.request") as lines:
+        yield lines

@@ -5,8 +5,6 @@ apart; a refresh or a disconnect on one never touches the other."""
 
 from __future__ import annotations
 
-import json
-import logging
 from collections.abc import AsyncIterator, Iterator
 from contextlib import AsyncExitStack
 from pathlib import Path
@@ -20,6 +18,7 @@ from cryptography.fernet import Fernet
 from jose import jwt
 from support.aws_world import headers
 from support.envelopes import assert_envelope
+from support.log_lines import json_lines
 from support.oauth_world import (
     CLIENT_ID,
     CLIENT_SECRET,
@@ -45,7 +44,6 @@ from support.providers_world import (
 
 from connector.app import create_app
 from connector.errors import ErrorCode
-from connector.logs.formatting import JsonFormatter
 from connector.sandbox.hosted_ui import HostedUi, KeySet
 from connector.settings import Settings
 
@@ -325,41 +323,19 @@ async def test_rpc_acts_on_the_provider_its_params_name(providers: Providers) ->
     assert [v["provider"] for v in left["data"]["connections"]] == ["default"]
 
 
-class _JsonLines(logging.Handler):
-    """Each record as the JSON line production writes (request fields included)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.setFormatter(JsonFormatter())
-        self.lines: list[dict[str, Any]] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.lines.append(json.loads(self.format(record)))
-
-
 @pytest.fixture
-def json_lines() -> Iterator[list[dict[str, Any]]]:
+def audited_lines() -> Iterator[list[dict[str, Any]]]:
     """The JSON lines of the request and audit loggers while the test runs."""
-    handler = _JsonLines()
-    loggers = [logging.getLogger(name) for name in ("connector.request", "connector.audit")]
-    levels = [logger.level for logger in loggers]
-    for logger in loggers:
-        logger.addHandler(handler)
-        logger.setLevel(logging.INFO)
-    try:
-        yield handler.lines
-    finally:
-        for logger, level in zip(loggers, levels, strict=True):
-            logger.removeHandler(handler)
-            logger.setLevel(level)
+    with json_lines("connector.request", "connector.audit") as lines:
+        yield lines
 
 
 async def test_log_lines_and_audit_events_name_the_provider_acted_on(
-    providers: Providers, json_lines: list[dict[str, Any]]
+    providers: Providers, audited_lines: list[dict[str, Any]]
 ) -> None:
     await providers.connect()
     await providers.connect(ACME)
-    json_lines.clear()
+    audited_lines.clear()
 
     assert (await providers.get("/connection", ACME)).status_code == 200
     assert (await providers.get("/connection")).status_code == 200
@@ -378,7 +354,7 @@ async def test_log_lines_and_audit_events_name_the_provider_acted_on(
     )
     assert answer.status_code == 200, answer.text
 
-    rest = [line for line in json_lines if line.get("route") == "/connection"]
+    rest = [line for line in audited_lines if line.get("route") == "/connection"]
     assert [(line["logger"], line.get("provider")) for line in rest] == [
         ("connector.audit", ACME),
         ("connector.request", ACME),
@@ -387,7 +363,7 @@ async def test_log_lines_and_audit_events_name_the_provider_acted_on(
     ]
     calls = sorted(
         (line["operation"], line.get("provider"))
-        for line in json_lines
+        for line in audited_lines
         if line["logger"] == "connector.audit" and line.get("route") == "/rpc"
     )
     # listConnections acts over every provider: it names none.
