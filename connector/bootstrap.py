@@ -391,7 +391,7 @@ async def open_process_layer(
     settings: Settings, stack: AsyncExitStack, *, layer: ProcessLayer | None = None
 ) -> ProcessLayer:
     """The layer, listening for the other replicas' changes until the container closes."""
-    layer = layer or process_layer(settings)
+    layer = process_layer(settings) if layer is None else layer
     listener = asyncio.create_task(layer.listen(), name="invalidation listener")
 
     async def stop() -> None:
