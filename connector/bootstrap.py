@@ -407,8 +407,8 @@ async def open_process_layer(
                 LISTENER_STOP_SECONDS,
             )
         await layer.close()
-        if done and not listener.cancelled() and (error := listener.exception()) is not None:
-            log.debug("invalidation listener ended with %s", type(error).__name__)
+        if done and not listener.cancelled():
+            listener.result()  # a listener that failed says so, as awaiting it did
 
     stack.push_async_callback(stop)
     return layer
